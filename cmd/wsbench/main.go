@@ -1,0 +1,59 @@
+// Command wsbench measures where an ESP32 firmware's RAM goes: it runs
+// benchmark matrices on real or virtual boards, captures their heap samples,
+// and turns them into reports and A/B verdicts.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is the tool version, set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd()
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "wsbench:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitError carries a specific exit code (compare --fail-on uses 1 for a
+// failed gate; usage and I/O errors use 2).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func exitCode(err error) int {
+	if e, ok := err.(*exitError); ok {
+		return e.code
+	}
+	return 2
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "wsbench",
+		Short:         "Measure where an ESP32 firmware's internal RAM goes under concurrent TLS sessions",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	// Each subcommand lives in its own file and registers here.
+	for _, add := range subcommands {
+		root.AddCommand(add())
+	}
+	return root
+}
