@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Line commands, host to board. A command is one line of at most
@@ -79,6 +80,15 @@ func escapeValue(b *strings.Builder, v string) {
 	}
 }
 
+// quoteByte quotes one byte of a command line: 'a', '\t', or '\xa5' for a
+// byte outside ASCII (%q of a byte would print the rune U+00A5 instead).
+func quoteByte(c byte) string {
+	if c < utf8.RuneSelf {
+		return strconv.QuoteRune(rune(c))
+	}
+	return fmt.Sprintf("'\\x%02x'", c)
+}
+
 // CommandError is a malformed command line; Col is the 1-based byte column.
 type CommandError struct {
 	Col int
@@ -104,7 +114,7 @@ func ParseCommand(line string) (Command, error) {
 	c.Name = line[:i]
 	for i < len(line) {
 		if line[i] != ' ' {
-			return c, &CommandError{i + 1, fmt.Sprintf("unexpected byte %q", line[i])}
+			return c, &CommandError{i + 1, "unexpected byte " + quoteByte(line[i])}
 		}
 		i++
 		start := i
@@ -137,7 +147,7 @@ func ParseCommand(line string) (Command, error) {
 				v = append(v, ch)
 				i++
 			default:
-				return c, &CommandError{i + 1, fmt.Sprintf("argument %q: byte %q must be %%-escaped", key, ch)}
+				return c, &CommandError{i + 1, fmt.Sprintf("argument %q: byte %s must be %%-escaped", key, quoteByte(ch))}
 			}
 		}
 		if _, dup := c.Get(key); dup {
