@@ -1,0 +1,114 @@
+package matrix
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDefaultMatrix(t *testing.T) {
+	f, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := f.Cells()
+	count := map[string]int{}
+	for _, c := range cells {
+		count[c.Label]++
+	}
+	// 4 variants x 6 N x 3 repetitions; churn on 4 variants x 3; handler modes on one variant x 3.
+	want := map[string]int{"sweep": 72, "churn": 12, "handler-inline": 3, "handler-queued": 3}
+	for k, v := range want {
+		if count[k] != v {
+			t.Errorf("%s: %d cells, want %d", k, count[k], v)
+		}
+	}
+	ids := map[string]bool{}
+	for _, c := range cells {
+		if ids[c.ID] {
+			t.Fatalf("duplicate cell id %s", c.ID)
+		}
+		ids[c.ID] = true
+		if c.Params.Seed == 0 || c.Params.Cell != c.ID {
+			t.Fatalf("cell %s: params not filled: %+v", c.ID, c.Params)
+		}
+	}
+}
+
+func TestParseErrorsNameTheLine(t *testing.T) {
+	base := `boards:
+  - name: a
+    virtual: esp32s3-n8r8
+variants:
+  - name: int
+scenarios:
+  - scenario: sweep
+    n: [0, 1]
+`
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"unknown top-level key", base + "colour: red\n", ":9: field colour not found"},
+		{"unknown board key", strings.Replace(base, "    virtual:", "    virtal: x\n    virtual:", 1), ":3: field virtal not found"},
+		{"duplicate variant", base + "", ""},
+		{"duplicate variant name", strings.Replace(base, "  - name: int\n", "  - name: int\n  - name: int\n", 1), ":6: variants: duplicate name \"int\""},
+		{"n out of range", strings.Replace(base, "n: [0, 1]", "n: [0, 99]", 1), ":8: scenario \"sweep\": n=99 is out of range"},
+		{"bad duration", base + "sample_period: fast\n", ":9: \"fast\" is not a duration"},
+		{"board without device", strings.Replace(base, "    virtual: esp32s3-n8r8\n", "", 1), ":2: board \"a\": give virtual"},
+		{"hardware board needs target", strings.Replace(base, "virtual: esp32s3-n8r8", "port: /dev/ttyUSB0", 1), ":2: board \"a\": target"},
+		{"unknown scenario", strings.Replace(base, "scenario: sweep", "scenario: soak", 1), ":7: scenario \"soak\": scenario \"soak\""},
+		{"bad behaviour", base + "component:\n  behaviour: maybe\n", ":10: component.behaviour"},
+		{"unknown variant in scenario", base + "    variants: [nope]\n", ":9: scenario \"sweep\": unknown variant \"nope\""},
+		{"wrong type", strings.Replace(base, "n: [0, 1]", "n: lots", 1), ":8:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("m.yaml", []byte(tt.yaml))
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want %q", tt.want)
+			}
+			if !strings.Contains(err.Error(), "m.yaml"+tt.want) {
+				t.Fatalf("error %q does not contain %q", err, "m.yaml"+tt.want)
+			}
+		})
+	}
+}
+
+func TestShardsPartitionTheMatrix(t *testing.T) {
+	f, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := f.Cells()
+	for _, n := range []int{1, 2, 3, 7, 200} {
+		seen := map[string]int{}
+		for i := 1; i <= n; i++ {
+			s, err := Shard(cells, i, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := len(s) - len(cells)/n; d < 0 || d > 1 {
+				t.Errorf("n=%d shard %d: %d cells of %d, unbalanced", n, i, len(s), len(cells))
+			}
+			for _, c := range s {
+				seen[c.ID]++
+			}
+		}
+		if len(seen) != len(cells) {
+			t.Fatalf("n=%d: union has %d cells, want %d", n, len(seen), len(cells))
+		}
+		for id, k := range seen {
+			if k != 1 {
+				t.Fatalf("n=%d: cell %s in %d shards", n, id, k)
+			}
+		}
+	}
+	if _, err := Shard(cells, 3, 2); err == nil {
+		t.Fatal("shard 3/2 accepted")
+	}
+}
