@@ -1,0 +1,233 @@
+package matrix
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/wsbench/wsbench/record"
+	"github.com/wsbench/wsbench/rundir"
+	"github.com/wsbench/wsbench/wire"
+)
+
+// maxBootResets is how many resets before a Hello make a reset loop.
+const maxBootResets = 3
+
+// runCell runs one cell on dev and returns it with its status and reason.
+// Every path writes cell.json.
+func runCell(ctx context.Context, dev Device, c rundir.Cell, opt Options) rundir.Cell {
+	dir := rundir.CellDir(opt.RunDir, c.ID)
+	c.Started = time.Now().UTC()
+	c.Ended = time.Time{}
+	c.Attempts++
+	c.Status, c.Reason, c.HelloMatch = rundir.StatusRunning, "", false
+	c.Params.WSURL, c.Params.HTTPSURL = opt.Peer.WSURL, opt.Peer.HTTPSURL
+	finish := func(status, reason string) rundir.Cell {
+		c.Status, c.Reason = status, reason
+		c.Ended = time.Now().UTC()
+		if err := rundir.WriteJSON(filepath.Join(dir, rundir.CellFile), c); err != nil && c.Status != rundir.StatusFailed {
+			c.Status, c.Reason = rundir.StatusFailed, err.Error()
+		}
+		return c
+	}
+	// A cell that runs again starts from an empty directory.
+	if err := os.RemoveAll(dir); err != nil {
+		return finish(rundir.StatusFailed, fmt.Sprintf("clear cell directory: %v", err))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return finish(rundir.StatusFailed, fmt.Sprintf("create cell directory: %v", err))
+	}
+	if err := rundir.WriteJSON(filepath.Join(dir, rundir.CellFile), c); err != nil {
+		return finish(rundir.StatusFailed, err.Error())
+	}
+
+	open, err := dev.Prepare(ctx, c)
+	if err != nil {
+		if ctx.Err() != nil {
+			return finish(rundir.StatusInterrupted, "interrupted while preparing the board")
+		}
+		return finish(rundir.StatusFailed, fmt.Sprintf("prepare %s: %v", dev.Name(), err))
+	}
+	defer dev.Release()
+
+	// The capture calls onRecord from its own goroutine, in order. The runner
+	// needs only the records that steer a cell; samples go to disk only.
+	recs := make(chan record.Record, 64)
+	quit := make(chan struct{})
+	capCtx, stopCapture := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCapture()
+	capt, err := opt.StartCapture(capCtx, open, dir, func(r record.Record) {
+		switch r.Type {
+		case record.TypeHello, record.TypeReply, record.TypeRunEnd, record.TypeReset, record.TypeConsole:
+			select {
+			case recs <- r:
+			case <-quit:
+			}
+		}
+	})
+	if err != nil {
+		return finish(rundir.StatusFailed, fmt.Sprintf("capture %s: %v", dev.Name(), err))
+	}
+	closeCapture := func() error {
+		err := capt.Close()
+		stopCapture()
+		return err
+	}
+
+	status, reason := drive(ctx, dev, capt, c, opt, recs, &c.HelloMatch)
+	close(quit)
+	if err := closeCapture(); err != nil && status == rundir.StatusOK {
+		status, reason = rundir.StatusFailed, fmt.Sprintf("close capture: %v", err)
+	}
+	return finish(status, reason)
+}
+
+// drive boots the board, checks its Hello, runs the scenario and waits for
+// its end. It returns the cell status and reason.
+func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Options, recs <-chan record.Record, match *bool) (string, string) {
+	if err := dev.Boot(ctx); err != nil {
+		if ctx.Err() != nil {
+			return rundir.StatusInterrupted, "interrupted while booting"
+		}
+		return rundir.StatusFailed, fmt.Sprintf("boot %s: %v", dev.Name(), err)
+	}
+	var lastLine string
+	resets := 0
+	helloTimer := time.NewTimer(opt.HelloTimeout)
+	defer helloTimer.Stop()
+	var hello *wire.Hello
+	for hello == nil {
+		select {
+		case <-ctx.Done():
+			return rundir.StatusInterrupted, "interrupted while waiting for Hello"
+		case <-helloTimer.C:
+			msg := fmt.Sprintf("no Hello from %s within %s", dev.Name(), opt.HelloTimeout)
+			if lastLine != "" {
+				msg += fmt.Sprintf("; last console line: %q", lastLine)
+			} else {
+				msg += "; no console output either (is the port right, the baud rate, the firmware flashed?)"
+			}
+			return rundir.StatusFailed, msg
+		case r := <-recs:
+			switch b := r.Body.(type) {
+			case *record.Console:
+				lastLine = b.Text
+			case *record.Reset:
+				resets++
+				if resets >= maxBootResets {
+					return rundir.StatusFailed, fmt.Sprintf("board reset loop: %d resets before Hello (last: %s %s)", resets, b.ROMName, b.Class)
+				}
+			case *wire.Hello:
+				hello = b
+			}
+		}
+	}
+	if err := CheckHello(hello, c); err != nil {
+		return rundir.StatusFailed, err.Error()
+	}
+	*match = true
+
+	if err := capt.Send(wire.RunCommand(c.Params)); err != nil {
+		return rundir.StatusFailed, fmt.Sprintf("send run command: %v", err)
+	}
+	timeout := CellTimeout(c.Params)
+	runTimer := time.NewTimer(timeout)
+	defer runTimer.Stop()
+	stopping := false
+	var reply *wire.Reply
+	for {
+		select {
+		case <-ctx.Done():
+			if !stopping {
+				stopping = true
+				// Ask the board to end the run so its RunEnd lands in the capture.
+				_ = capt.Send(wire.Command{Name: wire.CmdStop})
+				runTimer.Reset(2 * time.Second)
+				ctx = context.WithoutCancel(ctx)
+			}
+		case <-runTimer.C:
+			if stopping {
+				return rundir.StatusInterrupted, "interrupted by the user"
+			}
+			return rundir.StatusFailed, fmt.Sprintf("no RunEnd within %s", timeout)
+		case r := <-recs:
+			switch b := r.Body.(type) {
+			case *wire.Reply:
+				if b.Cmd == wire.CmdRun && reply == nil {
+					reply = b
+					if !b.OK {
+						return rundir.StatusFailed, fmt.Sprintf("board refused the run command: %s", b.Err)
+					}
+				}
+			case *wire.Hello:
+				// The board rebooted during the run: the samples up to the reset
+				// are data, and the reset is the finding.
+				if stopping {
+					return rundir.StatusInterrupted, "interrupted by the user"
+				}
+				return rundir.StatusOK, fmt.Sprintf("board reset during the run (reset reason %s); run ended by the reset", wire.ResetReasonName(b.ResetReason))
+			case *wire.RunEnd:
+				if stopping {
+					return rundir.StatusInterrupted, "interrupted by the user"
+				}
+				switch b.Status {
+				case "ok":
+					return rundir.StatusOK, ""
+				default:
+					msg := fmt.Sprintf("run ended with status %q", b.Status)
+					if b.Err != "" {
+						msg += ": " + b.Err
+					}
+					return rundir.StatusFailed, msg
+				}
+			}
+		}
+	}
+}
+
+// CheckHello checks that a board runs the firmware a cell expects: a board
+// running the wrong variant is an error, never silent data.
+func CheckHello(h *wire.Hello, c rundir.Cell) error {
+	var diffs []string
+	if h.Protocol != wire.ProtocolVersion {
+		diffs = append(diffs, fmt.Sprintf("protocol %d (this wsbench speaks %d)", h.Protocol, wire.ProtocolVersion))
+	}
+	want := c.Variant
+	if h.Variant != want {
+		diffs = append(diffs, fmt.Sprintf("variant %q, cell expects %q", h.Variant, want))
+	}
+	if h.Options.WSTaskStackInExtRAM != c.Options.WSTaskStackInExtRAM {
+		diffs = append(diffs, fmt.Sprintf("ESP_WS_CLIENT_TASK_STACK_IN_EXT_RAM=%t, cell expects %t", h.Options.WSTaskStackInExtRAM, c.Options.WSTaskStackInExtRAM))
+	}
+	if h.Options.WSAllocInExtRAM != c.Options.WSAllocInExtRAM {
+		diffs = append(diffs, fmt.Sprintf("ESP_WS_CLIENT_ALLOC_IN_EXT_RAM=%t, cell expects %t", h.Options.WSAllocInExtRAM, c.Options.WSAllocInExtRAM))
+	}
+	if c.Behaviour != "" && h.Behaviour != c.Behaviour {
+		diffs = append(diffs, fmt.Sprintf("component behaviour %q, cell expects %q", h.Behaviour, c.Behaviour))
+	}
+	if c.Options.MbedTLSAlloc != "" && h.Options.MbedTLSAlloc != c.Options.MbedTLSAlloc {
+		diffs = append(diffs, fmt.Sprintf("mbedTLS allocation %q, cell expects %q", h.Options.MbedTLSAlloc, c.Options.MbedTLSAlloc))
+	}
+	if h.Options.MbedTLSDynamicBuffer != c.Options.MbedTLSDynamicBuffer {
+		diffs = append(diffs, fmt.Sprintf("MBEDTLS_DYNAMIC_BUFFER=%t, cell expects %t", h.Options.MbedTLSDynamicBuffer, c.Options.MbedTLSDynamicBuffer))
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("wrong firmware on board %s: it reports %s", c.Board, strings.Join(diffs, "; "))
+	}
+	return nil
+}
+
+// CellTimeout is how long a cell's run may take in wall-clock time before it
+// is declared stuck: the run's own duration (as if in real time) plus a margin
+// for handshakes, so it also holds for real boards.
+func CellTimeout(p wire.RunParams) time.Duration {
+	d := time.Duration(p.BaselineMS+p.WindowMS) * time.Millisecond
+	d += time.Duration(p.N) * 5 * time.Second // a TLS handshake on the chip takes up to a few seconds
+	if p.Scenario == wire.ScenarioChurn {
+		d += time.Duration(p.Cycles) * (5*time.Second + time.Duration(p.N)*5*time.Second)
+	}
+	return d + 30*time.Second
+}

@@ -1,0 +1,326 @@
+package matrix
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wsbench/wsbench/record"
+	"github.com/wsbench/wsbench/rundir"
+	"github.com/wsbench/wsbench/wire"
+)
+
+// fakeBoard speaks just enough of the protocol to drive the runner: Hello at
+// boot, a Reply and a short run for "run", RunEnd.
+type fakeBoard struct {
+	variant  string // variant it claims to run; "" = the cell's
+	silent   bool   // never sends Hello
+	resetLop bool   // prints ROM banners forever
+	hang     bool   // never ends the run
+	runs     *atomic.Int32
+}
+
+type fakeDevice struct {
+	name  string
+	board fakeBoard
+	cell  rundir.Cell
+	host  net.Conn
+	dev   net.Conn
+	wg    sync.WaitGroup
+}
+
+func (d *fakeDevice) Name() string { return d.name }
+
+func (d *fakeDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, error) {
+	d.cell = c
+	d.host, d.dev = net.Pipe()
+	used := false
+	return func(ctx context.Context) (Port, error) {
+		if used {
+			return nil, errors.New("port gone")
+		}
+		used = true
+		return d.host, nil
+	}, nil
+}
+
+func (d *fakeDevice) Boot(ctx context.Context) error {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.board.serve(d.dev, d.cell)
+	}()
+	return nil
+}
+
+func (d *fakeDevice) Release() error {
+	d.dev.Close()
+	d.wg.Wait()
+	return nil
+}
+
+func send(w net.Conn, m wire.Message) error {
+	b, err := wire.AppendMessage(nil, m)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+func (b fakeBoard) serve(conn net.Conn, c rundir.Cell) {
+	if b.resetLop {
+		for i := 0; i < 10; i++ {
+			if _, err := fmt.Fprintf(conn, "ESP-ROM:esp32s3-20210327\r\nrst:0xc (RTC_SW_CPU_RST),boot:0x8 (SPI_FAST_FLASH_BOOT)\r\n"); err != nil {
+				return
+			}
+		}
+		io := bufio.NewReader(conn)
+		for {
+			if _, err := io.ReadString('\n'); err != nil {
+				return
+			}
+		}
+	}
+	fmt.Fprintf(conn, "I (312) wsbench: fake board up\r\n")
+	if !b.silent {
+		v := b.variant
+		if v == "" {
+			v = c.Variant
+		}
+		send(conn, &wire.Hello{Protocol: wire.ProtocolVersion, Variant: v, Options: c.Options, Behaviour: c.Behaviour, ResetReason: 1})
+	}
+	r := bufio.NewReader(conn)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		cmd, err := wire.ParseCommand(line)
+		if err != nil {
+			send(conn, &wire.Reply{Cmd: "?", Err: err.Error()})
+			continue
+		}
+		switch cmd.Name {
+		case wire.CmdRun:
+			p, err := wire.ParseRunParams(cmd)
+			if err != nil {
+				send(conn, &wire.Reply{Cmd: cmd.Name, Err: err.Error()})
+				continue
+			}
+			b.runs.Add(1)
+			send(conn, &wire.Reply{Cmd: cmd.Name, OK: true})
+			send(conn, &wire.RunStart{Params: p})
+			for i := 0; i < 5; i++ {
+				send(conn, &wire.Sample{Seq: uint32(i), Phase: wire.PhaseSteady, InternalFree: 150000})
+			}
+			if !b.hang {
+				send(conn, &wire.RunEnd{Cell: p.Cell, Status: "ok", SamplesSent: 5})
+			}
+		case wire.CmdStop:
+			send(conn, &wire.Reply{Cmd: cmd.Name, OK: true})
+			send(conn, &wire.RunEnd{Status: "aborted"})
+		}
+	}
+}
+
+// pipeCapture is a minimal capture: demux, decode, deliver.
+type pipeCapture struct {
+	port Port
+	done chan struct{}
+	mu   sync.Mutex
+}
+
+func startPipeCapture(ctx context.Context, open Opener, dir string, onRecord func(record.Record)) (Capture, error) {
+	p, err := open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &pipeCapture{port: p, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		var d wire.Demuxer
+		buf := make([]byte, 4096)
+		var line []byte
+		for {
+			n, err := p.Read(buf)
+			d.Feed(buf[:n], func(ch wire.Chunk) {
+				switch ch.Kind {
+				case wire.ChunkFrame:
+					m, err := wire.Decode(ch.Type, ch.Payload)
+					if err == nil {
+						onRecord(record.Record{Type: record.Type(ch.Type), Offset: ch.Offset, Body: m})
+					}
+				case wire.ChunkText:
+					for _, b := range ch.Text {
+						if b == '\n' {
+							s := strings.TrimRight(string(line), "\r")
+							line = line[:0]
+							onRecord(record.Record{Type: record.TypeConsole, Body: &record.Console{Text: s}})
+							if strings.HasPrefix(s, "rst:") {
+								onRecord(record.Record{Type: record.TypeReset, Body: &record.Reset{ROMName: "RTC_SW_CPU_RST", Class: "software"}})
+							}
+							continue
+						}
+						line = append(line, b)
+					}
+				}
+			})
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return c, nil
+}
+
+func (c *pipeCapture) Send(cmd wire.Command) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, err := c.port.Write([]byte(cmd.String() + "\n"))
+	return err
+}
+
+func (c *pipeCapture) Close() error {
+	err := c.port.Close()
+	<-c.done
+	return err
+}
+
+const smallMatrix = `
+boards:
+  - name: v
+    virtual: esp32s3-n8r8
+    count: 2
+variants:
+  - name: int
+  - name: stack-ext
+    stack_in_ext_ram: true
+scenarios:
+  - scenario: sweep
+    n: [0, 2]
+    window: 1s
+repetitions: 2
+`
+
+func runFake(t *testing.T, ctx context.Context, dir string, board func(slot int) fakeBoard, resume bool) *Result {
+	t.Helper()
+	f, err := Parse("small.yaml", []byte(smallMatrix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(ctx, f, Options{
+		RunDir: dir, Resume: resume, Manifest: rundir.Manifest{RunID: "t", MatrixHash: "h"},
+		Peer:         PeerURLs{WSURL: "wss://127.0.0.1:1/ws", HTTPSURL: "https://127.0.0.1:1/"},
+		HelloTimeout: 500 * time.Millisecond,
+		NewDevice: func(b Board, slot int) (Device, error) {
+			return &fakeDevice{name: fmt.Sprintf("%s#%d", b.Name, slot), board: board(slot)}, nil
+		},
+		StartCapture: startPipeCapture,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestRunnerCellOutcomes(t *testing.T) {
+	tests := []struct {
+		name       string
+		board      fakeBoard
+		wantStatus string
+		wantReason string
+	}{
+		{"good board", fakeBoard{}, rundir.StatusOK, ""},
+		{"wrong variant fails the cell", fakeBoard{variant: "both-ext"}, rundir.StatusFailed, `wrong firmware on board v: it reports variant "both-ext", cell expects`},
+		{"no hello", fakeBoard{silent: true}, rundir.StatusFailed, `no Hello from v#`},
+		{"reset loop", fakeBoard{resetLop: true}, rundir.StatusFailed, "board reset loop"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var runs atomic.Int32
+			tt.board.runs = &runs
+			res := runFake(t, context.Background(), t.TempDir(), func(int) fakeBoard { return tt.board }, false)
+			if len(res.Cells) != 8 {
+				t.Fatalf("%d cells, want 8", len(res.Cells))
+			}
+			for _, c := range res.Cells {
+				if c.Status != tt.wantStatus || !strings.Contains(c.Reason, tt.wantReason) {
+					t.Fatalf("cell %s: status %s reason %q; want %s containing %q", c.ID, c.Status, c.Reason, tt.wantStatus, tt.wantReason)
+				}
+				var onDisk rundir.Cell
+				if err := rundir.ReadJSON(filepath.Join(rundir.CellDir(res.RunDir, c.ID), rundir.CellFile), &onDisk); err != nil {
+					t.Fatal(err)
+				}
+				if onDisk.Status != c.Status || onDisk.Reason != c.Reason {
+					t.Fatalf("cell.json of %s says %s %q, result says %s %q", c.ID, onDisk.Status, onDisk.Reason, c.Status, c.Reason)
+				}
+			}
+		})
+	}
+}
+
+func TestRunnerInterruptAndResume(t *testing.T) {
+	dir := t.TempDir()
+	var runs atomic.Int32
+	ctx, cancel := context.WithCancel(context.Background())
+	// Cancel while the third run hangs: its cell is interrupted, later ones never start.
+	board := func(int) fakeBoard { return fakeBoard{runs: &runs, hang: runs.Load() >= 2} }
+	go func() {
+		for runs.Load() < 3 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	f, _ := Parse("small.yaml", []byte(smallMatrix))
+	f.Boards[0].Count = 1
+	res, err := Run(ctx, f, Options{
+		RunDir: dir, Manifest: rundir.Manifest{RunID: "t", MatrixHash: "h"}, HelloTimeout: time.Second,
+		NewDevice: func(b Board, slot int) (Device, error) {
+			return &lazyDevice{fakeDevice: &fakeDevice{name: "v"}, mk: board}, nil
+		},
+		StartCapture: startPipeCapture,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Interrupted {
+		t.Fatal("run not marked interrupted")
+	}
+	counts := res.Counts()
+	if counts[rundir.StatusOK] != 2 || counts[rundir.StatusInterrupted] != 1 || counts[rundir.StatusPending] != 5 {
+		t.Fatalf("after interrupt: %v", counts)
+	}
+	// Resume: only the 6 unfinished cells run, and the run completes.
+	runs.Store(-100)
+	res2 := runFake(t, context.Background(), dir, func(int) fakeBoard { return fakeBoard{runs: &runs} }, true)
+	if got := runs.Load() + 100; got != 6 {
+		t.Fatalf("resume ran %d cells, want 6", got)
+	}
+	if c := res2.Counts(); c[rundir.StatusOK] != 8 {
+		t.Fatalf("after resume: %v", c)
+	}
+	onDisk, err := rundir.ReadCells(dir)
+	if err != nil || len(onDisk) != 8 {
+		t.Fatalf("cells on disk: %d, %v", len(onDisk), err)
+	}
+}
+
+// lazyDevice picks the fake board's behaviour when the cell boots.
+type lazyDevice struct {
+	*fakeDevice
+	mk func(int) fakeBoard
+}
+
+func (d *lazyDevice) Boot(ctx context.Context) error {
+	d.board = d.mk(0)
+	return d.fakeDevice.Boot(ctx)
+}
