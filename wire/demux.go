@@ -72,18 +72,25 @@ func (d *Demuxer) Feed(p []byte, emit func(Chunk)) {
 	}
 }
 
-// Close ends the stream: bytes held as a possible frame prefix are passed on
-// as text.
+// Close ends the stream. A candidate frame cut off by the end is rejected
+// like any other: its first byte is passed on as text and scanning restarts
+// one byte later, so a complete frame inside the last look-ahead (after a
+// false or truncated header) is still found.
 func (d *Demuxer) Close(emit func(Chunk)) {
-	if len(d.pending) == 0 {
-		return
+	for len(d.pending) > 0 {
+		// pending starts with an unresolved candidate: at least its magic
+		// byte, and it cannot complete any more.
+		if len(d.pending) >= 2 && d.pending[0] == Magic0 && d.pending[1] == Magic1 {
+			d.stats.Truncated++
+		}
+		d.text(d.pending[:1], d.base, emit)
+		d.base++
+		rest := d.pending[1:]
+		pos := d.scan(rest, emit)
+		d.base += int64(pos)
+		n := copy(d.pending, rest[pos:])
+		d.pending = d.pending[:n]
 	}
-	if len(d.pending) >= 2 && d.pending[0] == Magic0 && d.pending[1] == Magic1 {
-		d.stats.Truncated++
-	}
-	d.text(d.pending, d.base, emit)
-	d.base += int64(len(d.pending))
-	d.pending = d.pending[:0]
 }
 
 func (d *Demuxer) text(b []byte, off int64, emit func(Chunk)) {
