@@ -49,7 +49,7 @@ type piece struct {
 	payload string
 }
 
-func txt(s string) piece                     { return piece{text: s} }
+func txt(s string) piece                    { return piece{text: s} }
 func frm(t FrameType, payload string) piece { return piece{typ: t, payload: payload} }
 
 func (p piece) String() string {
@@ -326,7 +326,7 @@ func realisticStream(tb testing.TB, size int, corrupt int) []byte {
 		switch {
 		case seq%10 == 0:
 			m = &HeapDetail{Seq: seq, Internal: HeapInfo{71236, 266684, 31744, 52108, 1083, 21, 1104},
-				DMA: HeapInfo{63044, 258876, 31744, 44116, 1051, 17, 1068},
+				DMA:    HeapInfo{63044, 258876, 31744, 44116, 1051, 17, 1068},
 				SPIRAM: HeapInfo{8257012, 129267, 8126464, 8240128, 212, 3, 215}}
 		case seq%7 == 0:
 			m = &Event{TimeUS: 100000 * uint64(seq), Kind: EventHandlerLatency, Session: 1, DurUS: 50412}
@@ -337,7 +337,7 @@ func realisticStream(tb testing.TB, size int, corrupt int) []byte {
 		}
 		if corrupt > 0 && seq%97 == 0 {
 			corrupt--
-			f[len(f)/2] ^= 0x10 // CRC error
+			f[len(f)/2] ^= 0x10                             // CRC error
 			out = append(out, 0xa5, 0x57, 0x63, 0x01, 0x00) // bad header
 		}
 		out = append(out, f...)
