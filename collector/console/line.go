@@ -1,0 +1,224 @@
+// Package console understands the text an ESP32 prints on its UART between
+// wsbench frames: it cleans a console line (ANSI colour codes removed, unsafe
+// bytes escaped), parses ESP-IDF log lines ("L (ms) tag: text"), and turns
+// the shapes listed in the facts sheet (section 4: task watchdog, panic,
+// abort, stack overflow, brownout, ROM boot banner) into records, pairing a
+// crash with the boot banner that follows it.
+//
+// It is pure: no I/O, no clocks, no goroutines. Its state is bounded (a
+// multi-line block holds at most MaxBlockLines lines), and no input makes it
+// panic.
+package console
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Line is one console line, cleaned and parsed.
+type Line struct {
+	// Text is the line with ANSI escape sequences removed and control
+	// characters and invalid UTF-8 written as \xNN. It is what a
+	// record.Console holds.
+	Text string
+	// Level is the ESP-IDF log level (E W I D V) or "" when the line is
+	// not a log line.
+	Level string
+	// Tag is the ESP-IDF log tag of a log line.
+	Tag string
+	// Msg is what a log line says after "tag: ", or for other lines the
+	// text after any host timestamp prefix.
+	Msg string
+}
+
+// Parse cleans and parses raw, one console line without its line ending.
+func Parse(raw []byte) Line {
+	text := Clean(raw)
+	l := Line{Text: text}
+	s := StripHostTime(text)
+	l.Msg = s
+	if lv, tag, msg, ok := parseLog(s); ok {
+		l.Level, l.Tag, l.Msg = lv, tag, msg
+	}
+	return l
+}
+
+// levels are the ESP-IDF log level letters, as one-letter strings so that
+// parsing does not allocate.
+var levels = map[byte]string{'E': "E", 'W': "W", 'I': "I", 'D': "D", 'V': "V"}
+
+// parseLog splits an ESP-IDF log line "L (ms) tag: msg". The time in
+// parentheses may be milliseconds or a system time ("12:34:56.789").
+func parseLog(s string) (level, tag, msg string, ok bool) {
+	if len(s) < 6 || s[1] != ' ' || s[2] != '(' {
+		return "", "", "", false
+	}
+	level, ok = levels[s[0]]
+	if !ok {
+		return "", "", "", false
+	}
+	end := strings.IndexByte(s[3:], ')')
+	if end < 0 || end > 32 {
+		return "", "", "", false
+	}
+	rest := s[3+end+1:]
+	if len(rest) < 2 || rest[0] != ' ' {
+		return "", "", "", false
+	}
+	rest = rest[1:]
+	colon := strings.Index(rest, ": ")
+	if colon < 0 {
+		if strings.HasSuffix(rest, ":") && !strings.ContainsRune(rest, ' ') {
+			return level, rest[:len(rest)-1], "", true
+		}
+		return "", "", "", false
+	}
+	return level, rest[:colon], rest[colon+2:], true
+}
+
+// Clean removes ANSI escape sequences from raw and escapes bytes that would
+// make an unsafe log line: control characters other than tab, DEL, and
+// invalid UTF-8 become \xNN. Printable ASCII lines are returned unchanged.
+func Clean(raw []byte) string {
+	plain := true
+	for _, c := range raw {
+		if c < 0x20 && c != '\t' || c >= 0x7f {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return string(raw)
+	}
+	var b strings.Builder
+	b.Grow(len(raw) + 8)
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		switch {
+		case c == 0x1b:
+			i += ansiLen(raw[i:])
+			continue
+		case c >= 0x80:
+			r, n := utf8.DecodeRune(raw[i:])
+			if r == utf8.RuneError && n <= 1 || r >= 0x80 && r < 0xa0 {
+				escapeByte(&b, c)
+				i++
+				continue
+			}
+			b.Write(raw[i : i+n])
+			i += n
+			continue
+		case c < 0x20 && c != '\t' || c == 0x7f:
+			escapeByte(&b, c)
+		default:
+			b.WriteByte(c)
+		}
+		i++
+	}
+	return b.String()
+}
+
+func escapeByte(b *strings.Builder, c byte) {
+	const hex = "0123456789abcdef"
+	b.WriteString(`\x`)
+	b.WriteByte(hex[c>>4])
+	b.WriteByte(hex[c&15])
+}
+
+// ansiLen is the length of the escape sequence at the start of s (s[0] is
+// ESC): a CSI sequence "ESC [ params intermediates final", or ESC and one
+// more byte. A CSI sequence cut off by the end of the line runs to the end.
+func ansiLen(s []byte) int {
+	if len(s) < 2 {
+		return len(s)
+	}
+	if s[1] != '[' {
+		return 2
+	}
+	i := 2
+	for i < len(s) && s[i] >= 0x30 && s[i] <= 0x3f {
+		i++
+	}
+	for i < len(s) && s[i] >= 0x20 && s[i] <= 0x2f {
+		i++
+	}
+	if i < len(s) && s[i] >= 0x40 && s[i] <= 0x7e {
+		return i + 1
+	}
+	return i
+}
+
+// StripHostTime removes a timestamp that a host program put in front of a
+// line: "[12:34:56.789] ", "[2026-11-23 12:34:56.789] ",
+// "2026-11-23 12:34:56.789 ", "12:34:56.789 -> " (Arduino monitor) and
+// similar shapes made of digits and "-:./,TZ+". A prefix is only taken when
+// it contains a ':' and at least four digits.
+func StripHostTime(s string) string {
+	if s == "" {
+		return s
+	}
+	if s[0] == '[' {
+		end := strings.IndexByte(s, ']')
+		if end < 0 || end > 40 || !stampLike(s[1:end], true) {
+			return s
+		}
+		rest := s[end+1:]
+		rest = strings.TrimPrefix(rest, " ")
+		return rest
+	}
+	if s[0] < '0' || s[0] > '9' {
+		return s
+	}
+	// Consume space-separated tokens that look like parts of a timestamp.
+	pos := 0
+	taken := 0
+	for pos < len(s) && pos < 48 {
+		end := strings.IndexByte(s[pos:], ' ')
+		tok := s[pos:]
+		if end >= 0 {
+			tok = s[pos : pos+end]
+		}
+		if tok == "" || !stampLike(tok, false) {
+			break
+		}
+		taken = pos + len(tok)
+		if end < 0 {
+			break
+		}
+		pos += end + 1
+	}
+	if taken == 0 || !stampLike(s[:taken], true) {
+		return s
+	}
+	rest := strings.TrimPrefix(s[taken:], " ")
+	if strings.HasPrefix(rest, "-> ") {
+		rest = rest[3:]
+	}
+	return rest
+}
+
+// stampLike reports whether s consists only of timestamp characters; with
+// whole, it must also contain a ':' and at least four digits.
+func stampLike(s string, whole bool) bool {
+	if s == "" {
+		return false
+	}
+	digits, colon := 0, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == ':':
+			colon = true
+		case c == '-' || c == '.' || c == '/' || c == ',' || c == 'T' || c == 'Z' || c == '+':
+		case c == ' ' && whole:
+		default:
+			return false
+		}
+	}
+	if s[0] < '0' || s[0] > '9' {
+		return false
+	}
+	return !whole || colon && digits >= 4
+}
