@@ -1,4 +1,4 @@
-//msgp:limit arrays:256 maps:64
+//msgp:limit arrays:1048576 maps:64
 //msgp:tuple Envelope
 
 // Package record is the data model of a capture after demultiplexing: every

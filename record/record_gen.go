@@ -8,7 +8,7 @@ import (
 
 // Size limits for msgp deserialization
 const (
-	z89264a71limitArrays = 256
+	z89264a71limitArrays = 1048576
 	z89264a71limitMaps   = 64
 )
 

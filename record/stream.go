@@ -1,7 +1,6 @@
 package record
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -109,7 +108,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // NewReader returns a Reader on r; name (a file name) appears in errors.
 func NewReader(r io.Reader, name string) *Reader {
 	cr := &countingReader{r: r}
-	mr := msgp.NewReader(bufio.NewReaderSize(cr, 64<<10))
+	mr := msgp.NewReaderSize(cr, 64<<10) // one buffer, so offset() is exact
 	mr.SetMaxElements(maxBody)
 	mr.SetMaxStringLength(maxBody)
 	return &Reader{r: mr, cr: cr, name: name}
