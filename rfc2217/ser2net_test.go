@@ -1,0 +1,526 @@
+package rfc2217
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+)
+
+// ser2netBinary finds ser2net or skips the test; under CI=true a missing
+// ser2net is a failure, because .ci/run installs it.
+func ser2netBinary(t testing.TB) string {
+	t.Helper()
+	for _, p := range []string{"ser2net", "/usr/sbin/ser2net"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("ser2net not installed (CI=true): install the Debian package ser2net")
+	}
+	t.Skip("ser2net not installed: apt-get install ser2net to run the RFC 2217 end-to-end tests")
+	return ""
+}
+
+// ptyPair opens a pseudo-terminal. ser2net opens the slave by path; the test
+// keeps its own slave descriptor open so that reads on the master never see
+// EIO while ser2net is down.
+type ptyPair struct {
+	master *os.File
+	slave  *os.File
+}
+
+func openPty(t testing.TB) *ptyPair {
+	t.Helper()
+	m, s, err := pty.Open()
+	if err != nil {
+		t.Fatalf("open pty: %v", err)
+	}
+	t.Cleanup(func() {
+		m.Close()
+		s.Close()
+	})
+	// Raw mode from the start, so nothing is echoed or translated before
+	// ser2net sets its own termios.
+	tio, err := unix.IoctlGetTermios(int(s.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatalf("tcgets %s: %v", s.Name(), err)
+	}
+	cfmakeraw(tio)
+	if err := unix.IoctlSetTermios(int(s.Fd()), unix.TCSETS, tio); err != nil {
+		t.Fatalf("tcsets %s: %v", s.Name(), err)
+	}
+	return &ptyPair{master: m, slave: s}
+}
+
+func cfmakeraw(t *unix.Termios) {
+	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+	t.Oflag &^= unix.OPOST
+	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	t.Cflag &^= unix.CSIZE | unix.PARENB
+	t.Cflag |= unix.CS8
+	t.Cc[unix.VMIN] = 1
+	t.Cc[unix.VTIME] = 0
+}
+
+// slaveBaud reads the baud rate currently set on the pty slave (by ser2net).
+func (pp *ptyPair) slaveBaud(t testing.TB) uint32 {
+	t.Helper()
+	tio, err := unix.IoctlGetTermios(int(pp.slave.Fd()), unix.TCGETS2)
+	if err != nil {
+		t.Fatalf("tcgets2: %v", err)
+	}
+	return tio.Ospeed
+}
+
+// ser2netServer runs one ser2net process exporting a pty over RFC 2217 on a
+// loopback port.
+type ser2netServer struct {
+	t    testing.TB
+	bin  string
+	dev  string
+	port int
+	cfg  string
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
+	out *bytes.Buffer
+}
+
+func newSer2net(t testing.TB, dev string) *ser2netServer {
+	t.Helper()
+	s := &ser2netServer{t: t, bin: ser2netBinary(t), dev: dev}
+	s.cfg = filepath.Join(t.TempDir(), "ser2net.yaml")
+	t.Cleanup(s.stop)
+	// A free port can be taken by someone else between our probe and
+	// ser2net's bind: try a few.
+	var lastErr error
+	for range 5 {
+		s.port = freePort(t)
+		if lastErr = s.start(); lastErr == nil {
+			return s
+		}
+		s.stop()
+	}
+	t.Fatalf("ser2net did not start: %v", lastErr)
+	return nil
+}
+
+func (s *ser2netServer) url(options string) string {
+	u := fmt.Sprintf("rfc2217://127.0.0.1:%d", s.port)
+	if options != "" {
+		u += "?" + options
+	}
+	return u
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("probe free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// ser2netConfig is the ser2net 4.x YAML for one RFC 2217 connection: telnet
+// with RFC 2217 over TCP on loopback, to a serial device with 8N1, local
+// (modem control lines ignored, which a pty does not have anyway).
+func ser2netConfig(port int, dev string) string {
+	return fmt.Sprintf(`%%YAML 1.1
+---
+connection: &wsbench
+  accepter: telnet(rfc2217),tcp,127.0.0.1,%d
+  enable: on
+  options:
+    kickolduser: true
+  connector: serialdev,%s,115200n81,local
+`, port, dev)
+}
+
+func (s *ser2netServer) start() error {
+	if err := os.WriteFile(s.cfg, []byte(ser2netConfig(s.port, s.dev)), 0o644); err != nil {
+		return err
+	}
+	out := &bytes.Buffer{}
+	// -d: foreground, log to stdout; -u: no UUCP lock files.
+	cmd := exec.Command(s.bin, "-d", "-u", "-c", s.cfg)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", s.bin, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	s.mu.Lock()
+	s.cmd, s.out = cmd, out
+	s.mu.Unlock()
+	// Wait for the listening socket (bounded: 5 s) without connecting,
+	// since a probe connection would open the serial device.
+	for range 250 {
+		select {
+		case err := <-exited:
+			s.mu.Lock()
+			s.cmd = nil
+			s.mu.Unlock()
+			return fmt.Errorf("ser2net exited (%v): %s", err, out.String())
+		default:
+		}
+		if listening(s.port) {
+			go func() { // keep reaping in the background
+				<-exited
+			}()
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("ser2net not listening on port %d after 5s: %s", s.port, out.String())
+}
+
+// listening reports whether a TCP socket listens on 127.0.0.1:port, from
+// /proc/net/tcp (state 0A is LISTEN).
+func listening(port int) bool {
+	f, err := os.Open("/proc/net/tcp")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	want := fmt.Sprintf(":%04X", port)
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) > 3 && strings.HasSuffix(fields[1], want) && fields[3] == "0A" {
+			return true
+		}
+	}
+	return false
+}
+
+// stop kills ser2net (SIGKILL: the abrupt loss the client must survive).
+func (s *ser2netServer) stop() {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	cmd.Process.Kill()
+	// Wait until the process is really gone so a restart can bind the port.
+	for range 250 {
+		if err := cmd.Process.Signal(unix.Signal(0)); err != nil {
+			return
+		}
+		if _, err := os.Stat("/proc/" + strconv.Itoa(cmd.Process.Pid)); err != nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *ser2netServer) log() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.out == nil {
+		return ""
+	}
+	return s.out.String()
+}
+
+// readFull reads n bytes from r within d (bounded), for *os.File ptys.
+func readFullTimeout(t testing.TB, f *os.File, n int, d time.Duration) []byte {
+	t.Helper()
+	f.SetReadDeadline(time.Now().Add(d))
+	defer f.SetReadDeadline(time.Time{})
+	buf := make([]byte, n)
+	got, err := io.ReadFull(f, buf)
+	if err != nil {
+		t.Fatalf("read %d bytes from pty: got %d: %v", n, got, err)
+	}
+	return buf
+}
+
+func readPortFull(t testing.TB, p *Port, n int, d time.Duration) []byte {
+	t.Helper()
+	if err := p.SetReadDeadline(time.Now().Add(d)); err != nil {
+		t.Fatal(err)
+	}
+	defer p.SetReadDeadline(time.Time{})
+	buf := make([]byte, n)
+	got, err := io.ReadFull(p, buf)
+	if err != nil {
+		t.Fatalf("read %d bytes from rfc2217 port: got %d: %v", n, got, err)
+	}
+	return buf
+}
+
+func allBytes(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i * 7) // every value, 0xFF included, in a scrambled order
+	}
+	return b
+}
+
+func TestSer2net(t *testing.T) {
+	ser2netBinary(t)
+	if out, err := exec.Command("ser2net", "-v").CombinedOutput(); err == nil {
+		t.Logf("%s", bytes.TrimSpace(out))
+	}
+	pp := openPty(t)
+	srv := newSer2net(t, pp.slave.Name())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	p, err := Dial(ctx, srv.url(""), Options{Baud: 115200, DataBits: 8, Parity: ParityNone, StopBits: StopBits1, AckTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatalf("dial: %v\nser2net log:\n%s", err, srv.log())
+	}
+	defer p.Close()
+
+	t.Run("bytes_to_device_intact_including_IAC", func(t *testing.T) {
+		want := allBytes(4096)
+		if _, err := p.Write(want); err != nil {
+			t.Fatal(err)
+		}
+		got := readFullTimeout(t, pp.master, len(want), 5*time.Second)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("device received %d bytes differing from sent; first diff at %d", len(got), firstDiff(got, want))
+		}
+	})
+	t.Run("bytes_from_device_intact_including_IAC", func(t *testing.T) {
+		want := allBytes(4096)
+		if _, err := pp.master.Write(want); err != nil {
+			t.Fatal(err)
+		}
+		got := readPortFull(t, p, len(want), 5*time.Second)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("client received bytes differing from sent; first diff at %d", firstDiff(got, want))
+		}
+	})
+	t.Run("baud_change_acknowledged_and_applied", func(t *testing.T) {
+		for _, baud := range []int{9600, 460800, 115200} {
+			if err := p.SetBaudRate(ctx, baud); err != nil {
+				t.Fatalf("set %d: %v", baud, err)
+			}
+			if got := pp.slaveBaud(t); got != uint32(baud) {
+				t.Errorf("after SetBaudRate(%d) the pty's termios speed is %d", baud, got)
+			}
+		}
+	})
+	t.Run("frame_format_acknowledged", func(t *testing.T) {
+		for _, err := range []error{p.SetDataSize(ctx, 7), p.SetParity(ctx, ParityEven), p.SetStopSize(ctx, StopBits2)} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		tio, err := unix.IoctlGetTermios(int(pp.slave.Fd()), unix.TCGETS2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Linux's pty driver forces CS8 without parity on every termios
+		// change (drivers/tty/pty.c, pty_set_termios), so only the stop
+		// bits can be seen on a pty; ser2net acknowledges all three.
+		if tio.Cflag&unix.CSTOPB == 0 {
+			t.Errorf("pty cflag %#o: CSTOPB not set after SetStopSize(2)", tio.Cflag)
+		}
+		for _, err := range []error{p.SetDataSize(ctx, 8), p.SetParity(ctx, ParityNone), p.SetStopSize(ctx, StopBits1)} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if tio, _ = unix.IoctlGetTermios(int(pp.slave.Fd()), unix.TCGETS2); tio.Cflag&unix.CSTOPB != 0 {
+			t.Errorf("pty cflag %#o: CSTOPB still set after SetStopSize(1)", tio.Cflag)
+		}
+	})
+	t.Run("set_control_unanswered_on_pty_times_out_and_port_stays_usable", func(t *testing.T) {
+		// ser2net 4.3 sends no SET-CONTROL answer when the device's
+		// TIOCMSET fails, as it does on a pty: the wait must end with
+		// ErrNoAck, and the connection must keep working.
+		q, err := Dial(ctx, srv.url("timeout=0.3"), Options{})
+		if err != nil {
+			t.Fatalf("dial (kickolduser takes the port over): %v", err)
+		}
+		defer q.Close()
+		if err := q.SetDTR(ctx, true); !errors.Is(err, ErrNoAck) {
+			t.Fatalf("SetDTR on a pty behind ser2net: got %v, want ErrNoAck", err)
+		}
+		want := []byte("still alive \xff\xff after a timed-out request")
+		if _, err := pp.master.Write(want); err != nil {
+			t.Fatal(err)
+		}
+		if got := readPortFull(t, q, len(want), 5*time.Second); !bytes.Equal(got, want) {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	})
+	t.Run("esp32_reset_sequences_with_ign_set_control", func(t *testing.T) {
+		q, err := Dial(ctx, srv.url("ign_set_control"), Options{Baud: 115200})
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		defer q.Close()
+		if err := q.ResetESP32(ctx); err != nil {
+			t.Fatalf("hard reset: %v", err)
+		}
+		if err := q.ResetESP32Bootloader(ctx); err != nil {
+			t.Fatalf("bootloader reset: %v", err)
+		}
+		want := []byte{0xff, 0x00, 0xff, 0xff, '\r', 0, '\r', '\n'}
+		if _, err := q.Write(want); err != nil {
+			t.Fatal(err)
+		}
+		if got := readFullTimeout(t, pp.master, len(want), 5*time.Second); !bytes.Equal(got, want) {
+			t.Fatalf("device got % x, want % x", got, want)
+		}
+	})
+}
+
+// TestSer2netKilledMidStream kills ser2net while the device streams, checks
+// that the client sees a clean prefix of the stream and then a
+// connection-lost error, restarts ser2net and reconnects through an Opener.
+func TestSer2netKilledMidStream(t *testing.T) {
+	pp := openPty(t)
+	srv := newSer2net(t, pp.slave.Name())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	open := Opener(srv.url(""), Options{Baud: 115200, AckTimeout: 2 * time.Second})
+	rwc, err := open(ctx)
+	if err != nil {
+		t.Fatalf("open: %v\n%s", err, srv.log())
+	}
+	p := rwc.(*Port)
+	defer p.Close()
+
+	// The device streams a known pattern until told to stop.
+	const total = 1 << 20
+	stream := allBytes(total)
+	stop := make(chan struct{})
+	writerDone := make(chan error, 1)
+	go func() {
+		for off := 0; off < total; off += 512 {
+			select {
+			case <-stop:
+				writerDone <- nil
+				return
+			default:
+			}
+			if err := pp.master.SetWriteDeadline(time.Now().Add(2 * time.Second)); err != nil {
+				writerDone <- fmt.Errorf("pty write deadline: %w", err)
+				return
+			}
+			if _, err := pp.master.Write(stream[off : off+512]); err != nil {
+				writerDone <- nil // pty full once ser2net is gone: fine
+				return
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		writerDone <- nil
+	}()
+
+	var got []byte
+	buf := make([]byte, 4096)
+	killed := false
+	var lossErr error
+	p.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for lossErr == nil {
+		n, err := p.Read(buf)
+		got = append(got, buf[:n]...)
+		if !killed && len(got) >= 16<<10 {
+			srv.stop() // SIGKILL mid-stream
+			killed = true
+		}
+		if err != nil {
+			lossErr = err
+		}
+	}
+	close(stop)
+	if err := <-writerDone; err != nil {
+		t.Fatal(err)
+	}
+	if !killed {
+		t.Fatalf("connection ended before ser2net was killed: %v", lossErr)
+	}
+	if !errors.Is(lossErr, ErrConnectionLost) {
+		t.Fatalf("after killing ser2net Read returned %v, want an error wrapping ErrConnectionLost", lossErr)
+	}
+	t.Logf("received %d bytes, then: %v", len(got), lossErr)
+	if d := firstDiff(got, stream); d != len(got) {
+		t.Fatalf("received stream differs from the device's at byte %d of %d", d, len(got))
+	}
+	if _, err := p.Write([]byte("x")); !errors.Is(err, ErrConnectionLost) {
+		t.Fatalf("Write after loss: got %v, want ErrConnectionLost", err)
+	}
+
+	// Reconnecting while ser2net is down fails; after the restart it works.
+	if _, err := open(ctx); err == nil {
+		t.Fatal("open succeeded while ser2net was down")
+	}
+	if err := srv.start(); err != nil {
+		t.Fatalf("restart ser2net on port %d: %v", srv.port, err)
+	}
+	var q io.ReadWriteCloser
+	for attempt := range 20 { // bounded backoff, as the collector would do
+		if q, err = open(ctx); err == nil {
+			break
+		}
+		t.Logf("reconnect attempt %d: %v", attempt+1, err)
+		time.Sleep(time.Duration(50*(attempt+1)) * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("reconnect after restart: %v\n%s", err, srv.log())
+	}
+	defer q.Close()
+	// Stream bytes left in the pty may arrive first; look for the marker.
+	marker := []byte("\xffback\xff\xffonline\xff")
+	if _, err := pp.master.Write(marker); err != nil {
+		t.Fatal(err)
+	}
+	qp := q.(*Port)
+	qp.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var after []byte
+	for !bytes.Contains(after, marker) {
+		n, err := qp.Read(buf)
+		after = append(after, buf[:n]...)
+		if err != nil {
+			t.Fatalf("read after reconnect (%d bytes so far): %v", len(after), err)
+		}
+		if len(after) > total+len(marker) {
+			t.Fatal("marker not found")
+		}
+	}
+	if _, err := q.Write(marker); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	var dev []byte
+	for !bytes.Contains(dev, marker) && time.Now().Before(deadline) {
+		dev = append(dev, readFullTimeout(t, pp.master, 1, 10*time.Second)...)
+	}
+	if !bytes.Contains(dev, marker) {
+		t.Fatalf("device did not receive the marker after reconnect; got %q", dev)
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
