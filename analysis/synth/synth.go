@@ -1,0 +1,337 @@
+// Package synth writes synthetic run directories whose figures are known in
+// advance: cells with a chosen baseline, per-session cost, fixed cost, leak
+// per churn cycle, handler latencies, resets and watchdog triggers. Tests and
+// benchmarks of analysis and charts use it.
+//
+// It never models a real board (that is package sim's job): its numbers are
+// chosen to make answers exact, not to be plausible.
+package synth
+
+import (
+	"bufio"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/wsbench/wsbench/record"
+	"github.com/wsbench/wsbench/rundir"
+	"github.com/wsbench/wsbench/wire"
+)
+
+// Cell describes one synthetic cell.
+type Cell struct {
+	Cell rundir.Cell // ID, Board, Variant, Scenario, N, Rep... (Status defaults to ok)
+
+	InternalTotal, SPIRAMTotal uint32
+	BaselineFree               uint32 // internal free before any session
+	FixedCost                  uint32 // taken when the first session opens
+	PerSession                 uint32 // internal bytes per session
+	PSRAMBaselineFree          uint32
+	PSRAMPerSession            uint32
+	Noise                      uint32 // uniform noise in [-Noise, +Noise] on every free value (multiples of 4)
+	LargestFraction            float64
+	DMAFree                    uint32
+	Seed                       uint64
+
+	BaselineSamples, SteadySamples int
+	PeriodMS                       int
+	DetailEvery                    int
+
+	StackSize uint32
+	HWM       int32 // websocket task high-water mark in steady; -1 for none
+
+	Cycles       int     // churn cycles
+	LeakPerCycle float64 // bytes lost per churn cycle
+
+	HandlerEvents int
+	LatencyUS     []uint32 // latencies cycled through, one per handler event
+
+	ResetAtSteady    int // steady sample index at which the board reboots, 0 for none
+	WatchdogAtSteady int // steady sample index with a watchdog report + event, 0 for none
+	FailedSessions   int
+	Owners           []wire.OwnerUse
+	Hello            *wire.Hello // overrides the default Hello
+}
+
+// Defaults fills zero fields of c with usable values.
+func (c *Cell) Defaults() {
+	if c.InternalTotal == 0 {
+		c.InternalTotal = 400000
+	}
+	if c.SPIRAMTotal == 0 {
+		c.SPIRAMTotal = 8 << 20
+	}
+	if c.BaselineFree == 0 {
+		c.BaselineFree = 300000
+	}
+	if c.PSRAMBaselineFree == 0 {
+		c.PSRAMBaselineFree = c.SPIRAMTotal - 100000
+	}
+	if c.LargestFraction == 0 {
+		c.LargestFraction = 0.5
+	}
+	if c.DMAFree == 0 {
+		c.DMAFree = 200000
+	}
+	if c.BaselineSamples == 0 {
+		c.BaselineSamples = 20
+	}
+	if c.SteadySamples == 0 {
+		c.SteadySamples = 50
+	}
+	if c.PeriodMS == 0 {
+		c.PeriodMS = 100
+	}
+	if c.DetailEvery == 0 {
+		c.DetailEvery = 10
+	}
+	if c.StackSize == 0 {
+		c.StackSize = 4096
+	}
+	if c.HWM == 0 {
+		c.HWM = 1200
+	}
+	if c.Cell.Status == "" {
+		c.Cell.Status = rundir.StatusOK
+	}
+	if c.Cell.Scenario == "" {
+		c.Cell.Scenario = "sweep"
+	}
+	if c.Cell.Board == "" {
+		c.Cell.Board = "esp32s3-n8r8"
+	}
+	if c.Cell.ID == "" {
+		c.Cell.ID = safeID(fmt.Sprintf("%s-%s-%s-n%d-r%d", c.Cell.Board, c.Cell.Variant, c.Cell.Scenario, c.Cell.N, c.Cell.Rep))
+	}
+}
+
+// SteadyFree is the internal free bytes the cell holds in steady, before noise.
+func (c *Cell) SteadyFree() uint32 {
+	if c.Cell.N == 0 {
+		return c.BaselineFree
+	}
+	return c.BaselineFree - c.FixedCost - uint32(c.Cell.N)*c.PerSession
+}
+
+// writer emits one cell's records with consistent times and segments.
+type writer struct {
+	w       *record.Writer
+	c       *Cell
+	rng     *rand.Rand
+	t0      int64
+	tUS     uint64
+	seq     uint32
+	segment uint32
+	off     int64
+	err     error
+}
+
+func (w *writer) put(t record.Type, body any) {
+	if w.err != nil {
+		return
+	}
+	w.off += 48
+	w.err = w.w.Write(record.Record{Type: t, HostNS: w.t0 + int64(w.tUS)*1000, Offset: w.off, Segment: w.segment, Body: body})
+}
+
+func (w *writer) noise() int64 {
+	if w.c.Noise == 0 {
+		return 0
+	}
+	n := int64(w.c.Noise / 4)
+	return (w.rng.Int64N(2*n+1) - n) * 4
+}
+
+func (w *writer) sample(phase wire.Phase, sessions int, free, psFree uint32, hwm int32) {
+	f := uint32(int64(free) + w.noise())
+	s := &wire.Sample{Seq: w.seq, TimeUS: w.tUS, Phase: phase, Sessions: uint8(sessions), InternalFree: f,
+		InternalMinFree: f - 1000, InternalLargest: uint32(float64(f) * w.c.LargestFraction),
+		SPIRAMFree: psFree, SPIRAMMinFree: psFree - 1000, SPIRAMLargest: psFree / 2, WSStackHWM: hwm}
+	w.put(record.TypeSample, s)
+	if w.c.DetailEvery > 0 && int(w.seq)%w.c.DetailEvery == 0 {
+		w.put(record.TypeHeapDetail, &wire.HeapDetail{Seq: w.seq, Internal: wire.HeapInfo{Free: f}, DMA: wire.HeapInfo{Free: w.c.DMAFree}, SPIRAM: wire.HeapInfo{Free: psFree}})
+	}
+	w.seq++
+	w.tUS += uint64(w.c.PeriodMS) * 1000
+}
+
+func (w *writer) event(kind wire.EventKind, session int, dur, size uint32, name string) {
+	w.put(record.TypeEvent, &wire.Event{TimeUS: w.tUS, Kind: kind, Session: int16(session), DurUS: dur, Size: size, Name: name})
+}
+
+func (w *writer) hello() {
+	h := w.c.Hello
+	if h == nil {
+		h = &wire.Hello{Protocol: wire.ProtocolVersion, Board: w.c.Cell.Board, Virtual: true, Chip: "esp32s3", Cores: 2,
+			InternalTotal: w.c.InternalTotal, SPIRAMTotal: w.c.SPIRAMTotal, PSRAMSize: w.c.SPIRAMTotal, IDFVersion: "v5.4.1",
+			Component: "espressif/esp_websocket_client", ComponentVersion: "1.5.0", Behaviour: w.c.Cell.Behaviour,
+			Variant: w.c.Cell.Variant, Options: w.c.Cell.Options}
+		h.Options.WSTaskStack = w.c.StackSize
+	}
+	w.put(record.TypeHello, h)
+}
+
+// WriteCell writes cell.json and records.msgp of c below runDir.
+func WriteCell(runDir string, c Cell) error {
+	c.Defaults()
+	dir := rundir.CellDir(runDir, c.Cell.ID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	c.Cell.N = max(c.Cell.N, 0)
+	c.Cell.Params = wire.RunParams{Cell: c.Cell.ID, Scenario: c.Cell.Scenario, N: uint16(c.Cell.N), PeriodMS: uint32(c.PeriodMS),
+		DetailEvery: uint16(c.DetailEvery), Cycles: uint32(c.Cycles), Seed: c.Seed}
+	if err := rundir.WriteJSON(filepath.Join(dir, rundir.CellFile), c.Cell); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, rundir.RecordsFile))
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w := &writer{w: record.NewWriter(bw), c: &c, rng: rand.New(rand.NewPCG(c.Seed, uint64(c.Cell.Rep)+1)),
+		t0: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC).UnixNano()}
+	w.emit()
+	if w.err == nil {
+		w.err = w.w.Flush()
+	}
+	if w.err == nil {
+		w.err = bw.Flush()
+	}
+	if err := f.Close(); w.err == nil {
+		w.err = err
+	}
+	if w.err != nil {
+		return fmt.Errorf("synth cell %s: %w", c.Cell.ID, w.err)
+	}
+	return nil
+}
+
+func (w *writer) emit() {
+	c := w.c
+	w.put(record.TypeReset, &record.Reset{Chip: "esp32s3", Code: 1, ROMName: "POWERON", Class: "poweron"})
+	w.hello()
+	w.put(record.TypeRunStart, &wire.RunStart{Params: c.Cell.Params, TimeUS: w.tUS, Variant: c.Cell.Variant})
+	w.event(wire.EventPhase, -1, 0, 0, "baseline")
+	for range c.BaselineSamples {
+		w.sample(wire.PhaseBaseline, 0, c.BaselineFree, c.PSRAMBaselineFree, -1)
+	}
+	n := c.Cell.N
+	psSteady := c.PSRAMBaselineFree - uint32(n)*c.PSRAMPerSession
+	switch c.Cell.Scenario {
+	case "churn":
+		w.event(wire.EventPhase, -1, 0, 0, "churn")
+		for i := range c.Cycles {
+			for s := range n {
+				w.event(wire.EventSessionConnected, s, 40000, 0, "")
+			}
+			w.sample(wire.PhaseChurn, n, c.SteadyFree()-uint32(float64(i)*c.LeakPerCycle), psSteady, c.HWM)
+			w.event(wire.EventCycleEnd, -1, 0, uint32(i), "")
+			w.sample(wire.PhaseChurn, 0, c.BaselineFree-c.FixedCost-uint32(float64(i+1)*c.LeakPerCycle), c.PSRAMBaselineFree, -1)
+		}
+	case "handler":
+		w.event(wire.EventPhase, -1, 0, 0, "handler")
+		for i := range c.HandlerEvents {
+			lat := uint32(1000)
+			if len(c.LatencyUS) > 0 {
+				lat = c.LatencyUS[i%len(c.LatencyUS)]
+			}
+			w.event(wire.EventHandlerLatency, 0, lat, 0, "")
+			if i%10 == 0 {
+				w.sample(wire.PhaseHandler, n, c.SteadyFree(), psSteady, c.HWM)
+			}
+		}
+	default:
+		w.event(wire.EventPhase, -1, 0, 0, "ramp")
+		if n > 0 {
+			w.event(wire.EventTaskStarted, -1, 0, c.StackSize, "websocket_task")
+		}
+		for s := range n {
+			if s < c.FailedSessions {
+				w.event(wire.EventSessionFailed, s, 5000, 0, "")
+				continue
+			}
+			w.event(wire.EventSessionConnected, s, 40000, 0, "")
+			w.sample(wire.PhaseRamp, s+1, c.BaselineFree-c.FixedCost-uint32(s+1)*c.PerSession, c.PSRAMBaselineFree-uint32(s+1)*c.PSRAMPerSession, c.HWM+100)
+		}
+		w.event(wire.EventPhase, -1, 0, 0, "steady")
+		hwm := c.HWM
+		if n == 0 {
+			hwm = -1
+		}
+		for i := range c.SteadySamples {
+			if c.ResetAtSteady > 0 && i == c.ResetAtSteady {
+				w.put(record.TypePanic, &record.Panic{Cause: "LoadProhibited", Core: 0})
+				w.segment++
+				w.put(record.TypeReset, &record.Reset{Chip: "esp32s3", Code: 12, ROMName: "RTC_SW_CPU_RST", Class: "panic", After: "panic"})
+				w.hello()
+			}
+			if c.WatchdogAtSteady > 0 && i == c.WatchdogAtSteady {
+				w.put(record.TypeWatchdog, &record.Watchdog{Starving: []string{"IDLE0 (CPU 0)"}, Running: []string{"CPU 0: websocket_task"}})
+				w.event(wire.EventWatchdogWarning, -1, 0, 0, "websocket_task")
+			}
+			w.sample(wire.PhaseSteady, n, c.SteadyFree(), psSteady, hwm)
+		}
+		if len(c.Owners) > 0 {
+			w.put(record.TypeOwners, &wire.Owners{Seq: w.seq, Phase: wire.PhaseSteady, Entries: c.Owners})
+		}
+		w.event(wire.EventPhase, -1, 0, 0, "teardown")
+		for s := range n {
+			w.event(wire.EventSessionClosed, s, 0, 0, "")
+		}
+		w.sample(wire.PhaseTeardown, 0, c.BaselineFree-c.FixedCost, c.PSRAMBaselineFree, -1)
+	}
+	w.event(wire.EventPhase, -1, 0, 0, "done")
+	w.sample(wire.PhaseDone, 0, c.BaselineFree-c.FixedCost, c.PSRAMBaselineFree, -1)
+	w.put(record.TypeRunEnd, &wire.RunEnd{Cell: c.Cell.ID, TimeUS: w.tUS, Status: "ok", SamplesSent: w.seq})
+}
+
+// WriteRun writes a manifest and every cell below runDir.
+func WriteRun(runDir string, cells []Cell) error {
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return err
+	}
+	m := rundir.Manifest{RunID: filepath.Base(runDir), Tool: "wsbench", ToolVersion: "synth", Cells: len(cells),
+		Started: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	if err := rundir.WriteJSON(filepath.Join(runDir, rundir.ManifestFile), m); err != nil {
+		return err
+	}
+	for _, c := range cells {
+		if err := WriteCell(runDir, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Sweep returns cells of a sweep for each variant, N and repetition, with
+// per-session cost cost[variant] and the same baseline and fixed cost.
+func Sweep(board string, variants []string, cost map[string]uint32, ns []int, reps int, noise uint32) []Cell {
+	var out []Cell
+	for vi, v := range variants {
+		for _, n := range ns {
+			for r := range reps {
+				out = append(out, Cell{
+					Cell:      rundir.Cell{Board: board, Variant: v, Behaviour: wire.BehaviourFallback, Scenario: "sweep", Label: "sweep", N: n, Rep: r},
+					FixedCost: 12000, PerSession: cost[v], PSRAMPerSession: 30000 - cost[v]/2, Noise: noise,
+					Seed: uint64(vi*1000 + n*10 + r),
+				})
+			}
+		}
+	}
+	return out
+}
+
+// safeID keeps letters, digits, '.', '_' and '-' of s and replaces the rest
+// with '_', so a hostile variant name still makes a directory name.
+func safeID(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
