@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
-	"strings"
 	"testing"
 )
 
@@ -301,11 +300,11 @@ func realisticStream(tb testing.TB, size int, corrupt int) []byte {
 	tb.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	lines := []string{
-		"I (%d) websocket_client: Started\r\n",
-		"I (%d) wsbench: session %d connected in 1843 ms\r\n",
-		"W (%d) transport_base: poll_read select error 113, errno = Software caused connection abort, fd = 54\r\n",
-		"\x1b[0;32mI (%d) wsbench: phase steady, %d sessions\x1b[0m\r\n",
-		"D (%d) esp-tls-mbedtls: handshake in progress...\r\n",
+		"I (%[1]d) websocket_client: Started\r\n",
+		"I (%[1]d) wsbench: session %[2]d connected in 1843 ms\r\n",
+		"W (%[1]d) transport_base: poll_read select error 113, errno = Software caused connection abort, fd = 54\r\n",
+		"\x1b[0;32mI (%[1]d) wsbench: phase steady, %[2]d sessions\x1b[0m\r\n",
+		"D (%[1]d) esp-tls-mbedtls: handshake in progress...\r\n",
 	}
 	var out []byte
 	var seq uint32
@@ -313,7 +312,6 @@ func realisticStream(tb testing.TB, size int, corrupt int) []byte {
 	for len(out) < size {
 		if textBytes*10 < len(out)*3 { // keep text near 30% of the bytes
 			l := fmt.Sprintf(lines[rng.IntN(len(lines))], 1000+len(out)/10, rng.IntN(8))
-			l = strings.Replace(l, "%!(EXTRA int=", "", 1)
 			out = append(out, l...)
 			textBytes += len(l)
 			continue

@@ -10,9 +10,10 @@ import (
 //
 //	0xA5 0x57 | type (1) | length (2, little endian) | payload (length) | CRC-32/IEEE (4, little endian)
 //
-// The CRC covers type, length and payload. 0xA5 never occurs in ASCII and
-// 0xA5 followed by an ASCII byte is invalid UTF-8, so console text cannot
-// contain the magic by accident; garbage can, and the CRC rejects it.
+// The CRC covers type, length and payload. 0xA5 never occurs in ASCII, and
+// ESP-IDF console output is ASCII plus ANSI escapes, so log text does not
+// start a candidate. UTF-8 text can ("¥W" is C2 A5 57), and so can garbage:
+// the header check (type 1..8, length <= MaxPayload) and the CRC reject them.
 const (
 	Magic0 = 0xA5
 	Magic1 = 0x57
