@@ -1,0 +1,53 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/wsbench/wsbench/idf"
+)
+
+func newBuildCmd() *cobra.Command {
+	var o idf.BuildOptions
+	cmd := &cobra.Command{
+		Use:   "build --target esp32s3|esp32 --variant NAME",
+		Short: "Build one firmware variant with idf.py (needs ESP-IDF v5.3+ in the environment)",
+		Long: `Build one variant of the benchmark firmware with ESP-IDF's idf.py.
+
+The build lives in <project>/build/<target>/<variant> with its own sdkconfig,
+generated from sdkconfig.defaults, sdkconfig.defaults.<target> and
+variants/<variant>.defaults. Afterwards 'idf.py size --format json2' is stored
+as size.json beside it, so reports can show static memory.
+
+Variants: ` + strings.Join(idf.Variants(), ", ") + `.
+
+--component-path builds against a local checkout of esp_websocket_client (for
+example a pull-request branch of esp-protocols) instead of the registry release.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Output = cmd.ErrOrStderr()
+			art, err := idf.Build(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(art); err != nil {
+				return fmt.Errorf("write artifact: %w", err)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Target, "target", "esp32s3", "chip: "+strings.Join(idf.Targets(), " or "))
+	f.StringVar(&o.Variant, "variant", "", "firmware variant (variants/<name>.defaults)")
+	f.StringVar(&o.ComponentPath, "component-path", "", "local esp_websocket_client checkout to build against")
+	f.StringVar(&o.Project, "project", "firmware", "ESP-IDF project directory")
+	f.StringVar(&o.BuildRoot, "build-root", "", "directory for build/<target>/<variant> (default <project>/build)")
+	f.StringVar(&o.IDFPy, "idf-py", "", "idf.py to run (default: from PATH, then $IDF_PATH/tools)")
+	f.BoolVar(&o.Clean, "clean", false, "remove the variant's build directory first")
+	_ = cmd.MarkFlagRequired("variant")
+	return cmd
+}
