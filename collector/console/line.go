@@ -32,15 +32,50 @@ type Line struct {
 }
 
 // Parse cleans and parses raw, one console line without its line ending.
+//
+// Bytes that are not text (a rejected frame, line noise) may sit in front
+// of a line's text; the line is then parsed from the first recognisable
+// start (a log line or a known console shape) within a few bytes after the
+// last of them.
 func Parse(raw []byte) Line {
-	text := Clean(raw)
+	text, junk := clean(raw)
 	l := Line{Text: text}
-	s := StripHostTime(text)
+	var s string
+	if junk > 0 {
+		s = resync(text[junk:])
+	} else {
+		s = StripHostTime(text)
+	}
 	l.Msg = s
 	if lv, tag, msg, ok := parseLog(s); ok {
 		l.Level, l.Tag, l.Msg = lv, tag, msg
 	}
 	return l
+}
+
+// maxJunk is how many printable bytes after the last non-text byte may
+// still be noise before a line's real start.
+const maxJunk = 8
+
+// starts are the beginnings of console shapes that resync looks for.
+var starts = []string{"Guru Meditation", "ets ", "rst:0x", "ESP-ROM:", "***ERROR***", "Brownout", "abort() was",
+	"Backtrace:", "Task watchdog", "Rebooting"}
+
+// resync returns s from the first position within maxJunk bytes where a
+// log line or a known console shape starts, or s itself.
+func resync(s string) string {
+	for i := 0; i <= maxJunk && i < len(s); i++ {
+		t := s[i:]
+		if _, _, _, ok := parseLog(t); ok {
+			return t
+		}
+		for _, p := range starts {
+			if strings.HasPrefix(t, p) {
+				return t
+			}
+		}
+	}
+	return s
 }
 
 // levels are the ESP-IDF log level letters, as one-letter strings so that
@@ -80,6 +115,13 @@ func parseLog(s string) (level, tag, msg string, ok bool) {
 // make an unsafe log line: control characters other than tab, DEL, and
 // invalid UTF-8 become \xNN. Printable ASCII lines are returned unchanged.
 func Clean(raw []byte) string {
+	s, _ := clean(raw)
+	return s
+}
+
+// clean is Clean that also returns the length of the output up to and
+// including the last escaped byte (0 when none was escaped).
+func clean(raw []byte) (string, int) {
 	plain := true
 	for _, c := range raw {
 		if c < 0x20 && c != '\t' || c >= 0x7f {
@@ -88,8 +130,9 @@ func Clean(raw []byte) string {
 		}
 	}
 	if plain {
-		return string(raw)
+		return string(raw), 0
 	}
+	junk := 0
 	var b strings.Builder
 	b.Grow(len(raw) + 8)
 	for i := 0; i < len(raw); {
@@ -102,6 +145,7 @@ func Clean(raw []byte) string {
 			r, n := utf8.DecodeRune(raw[i:])
 			if r == utf8.RuneError && n <= 1 || r >= 0x80 && r < 0xa0 {
 				escapeByte(&b, c)
+				junk = b.Len()
 				i++
 				continue
 			}
@@ -110,12 +154,13 @@ func Clean(raw []byte) string {
 			continue
 		case c < 0x20 && c != '\t' || c == 0x7f:
 			escapeByte(&b, c)
+			junk = b.Len()
 		default:
 			b.WriteByte(c)
 		}
 		i++
 	}
-	return b.String()
+	return b.String(), junk
 }
 
 func escapeByte(b *strings.Builder, c byte) {
