@@ -199,8 +199,8 @@ func TestClassifier(t *testing.T) {
 
 func TestParse(t *testing.T) {
 	tests := []struct {
-		name                   string
-		in                     string
+		name                  string
+		in                    string
 		text, level, tag, msg string
 	}{
 		{"plain_log_line", "I (312) cpu_start: Starting scheduler", "I (312) cpu_start: Starting scheduler", "I", "cpu_start", "Starting scheduler"},
