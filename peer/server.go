@@ -111,23 +111,26 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		return newTLSListener(s, name, ln, s.tlsConf), nil
 	}
-	wsl, err := listen("wss", cfg.WSPort)
+	shared := cfg.WSPort == cfg.HTTPSPort && cfg.WSPort != 0
+	wsName := "wss"
+	if shared {
+		wsName = "wss+https"
+	}
+	wsl, err := listen(wsName, cfg.WSPort)
 	if err != nil {
 		s.stop()
 		return nil, err
 	}
 	httpsl := wsl
-	if cfg.HTTPSPort != cfg.WSPort || cfg.WSPort == 0 {
+	s.listeners = []*tlsListener{wsl}
+	if !shared {
 		if httpsl, err = listen("https", cfg.HTTPSPort); err != nil {
 			wsl.Close()
 			wsl.wait()
 			s.stop()
 			return nil, err
 		}
-		s.listeners = []*tlsListener{wsl, httpsl}
-	} else {
-		wsl.name = "wss+https"
-		s.listeners = []*tlsListener{wsl}
+		s.listeners = append(s.listeners, httpsl)
 	}
 	port := func(l *tlsListener) string { return strconv.Itoa(l.Addr().(*net.TCPAddr).Port) }
 	s.wsURL = "wss://" + net.JoinHostPort(adv, port(wsl)) + WSPath
