@@ -1,7 +1,9 @@
 package wire
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 
 	"github.com/tinylib/msgp/msgp"
 )
@@ -78,12 +80,20 @@ func tupleFields(t FrameType) uint32 {
 
 // AppendMessage appends m, framed, to dst.
 func AppendMessage(dst []byte, m Message) ([]byte, error) {
-	// Encode the payload in place after room for the header, then frame it.
-	payload, err := m.MarshalMsg(nil)
+	// Encode the payload in place after room for the header, then fill in
+	// the length and append the CRC: no intermediate buffer.
+	t := m.FrameType()
+	start := len(dst)
+	out, err := m.MarshalMsg(append(dst, Magic0, Magic1, byte(t), 0, 0))
 	if err != nil {
-		return dst, fmt.Errorf("encode %s: %w", m.FrameType(), err)
+		return dst, fmt.Errorf("encode %s: %w", t, err)
 	}
-	return AppendFrame(dst, m.FrameType(), payload)
+	n := len(out) - start - HeaderSize
+	if n > MaxPayload {
+		return dst, fmt.Errorf("frame %s: payload of %d bytes exceeds %d", t, n, MaxPayload)
+	}
+	binary.LittleEndian.PutUint16(out[start+3:], uint16(n))
+	return binary.LittleEndian.AppendUint32(out, crc32.ChecksumIEEE(out[start+2:])), nil
 }
 
 // Decode decodes the payload of a frame of type t.

@@ -342,3 +342,33 @@ func TestSampleSize(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendMessage(t *testing.T) {
+	s := benchSample()
+	payload := mustMarshal(t, s)
+	want := frameBytes(t, TypeSample, payload)
+	out, err := AppendMessage([]byte("log\n"), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, append([]byte("log\n"), want...)) {
+		t.Fatalf("AppendMessage = %x, want log\\n + %x", out, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { out, _ = AppendMessage(out[:0], s) }); n != 0 {
+		t.Errorf("AppendMessage into a large enough buffer allocates %.0f times", n)
+	}
+
+	// An Owners too big for one frame is refused and dst is left as it was.
+	big := &Owners{Seq: 1, Phase: PhaseSteady}
+	for i := range 200 {
+		big.Entries = append(big.Entries, OwnerUse{Label: "tls[" + strings.Repeat("x", 10) + "]/in_buf", Bytes: uint32(i)})
+	}
+	dst := []byte("keep")
+	out, err = AppendMessage(dst, big)
+	if err == nil || !strings.Contains(err.Error(), "exceeds 4096") {
+		t.Fatalf("err = %v", err)
+	}
+	if string(out) != "keep" {
+		t.Fatalf("dst became %q", out)
+	}
+}
