@@ -1,0 +1,145 @@
+package sim
+
+// Constants of the memory model. Every value names its facts-sheet row
+// (/work/shared/facts/esp32-memory.md, "§n row"); "estimate" marks our own
+// reading. README.md has the same table.
+
+// esp_websocket_client (facts §1).
+const (
+	wsClientStruct  = 160  // §1 sizeof(struct esp_websocket_client) ~160, estimate
+	wsConfigStorage = 120  // §1 sizeof(websocket_config_storage_t) ~120, estimate
+	wsTransportBuf  = 1024 // §1 "ws transport buffer" CONFIG_WS_BUFFER_SIZE 1024
+	// §1 "other per-client heap" lists these objects (quoted); their sizes
+	// are estimates from FreeRTOS/esp_event structure sizes on a 32-bit target.
+	wsEventLoopStruct = 56                       // esp_event_loop_instance_t, estimate
+	wsEventQueue      = 84 + 24                  // queue control block + 1 item (queue of 1), estimate
+	wsEventLoopMutex  = 84                       // loop mutex (a queue object), estimate
+	wsLockMutex       = 84                       // client recursive mutex, estimate
+	wsEventGroup      = 32                       // event group, estimate
+	wsTransportList   = 8                        // transport list head, estimate
+	wsTransportItem   = 64                       // esp_transport_item_t, one per transport, estimate
+	wsSSLTransport    = 40                       // transport_esp_tls_t, estimate
+	wsFoundation      = 28                       // esp_foundation_transport_t + error storage, estimate
+	wsWSTransport     = 60                       // transport_ws_t, estimate
+	wsUserAgent       = "ESP32 Websocket Client" // strdup'd default user agent, estimate of the string
+	// TCB: sizeof(StaticTask_t) on ESP-IDF 5, estimate; §3 "TCB must be internal".
+	tcbSize = 344
+	// Task stack use of the websocket task (bytes, facts §1 "Stack-depth
+	// units": high-water marks are in bytes).
+	wsStackIdleUse = 1100 // task running, not connected: estimate
+	// §2 "esp_tls docs: ~3.6 KB task stack per connection" (quoted), plus
+	// the client's own frames (320, estimate) during the TLS handshake.
+	wsStackTLSUse    = 3600 + 320
+	wsStackJitter    = 150  // ± uniform, estimate (documented variation)
+	wsSmallStackSize = 3072 // fault small_stack: a stack below wsStackTLSUse, our choice
+)
+
+// mbedTLS per session (facts §2). Record overhead: §2 "record overhead"
+// 13 header + 16 IV + 48 MAC + 256 CBC padding = 333.
+const (
+	tlsRecordOverhead = 13 + 16 + 48 + 256
+	// §2 "dynamic-buffer wrapper" +8 bytes per buffer.
+	tlsDynWrapper = 8
+	// esp_tls_t with its embedded mbedTLS contexts (ssl, config, entropy,
+	// ctr_drbg, x509 holders): estimate. Allocated with esp-tls's calloc
+	// (plain malloc routing), not the mbedTLS allocator.
+	tlsCtx = 2400
+	// Parsed CA certificate held in the ssl config: estimate.
+	tlsCAChain = 1300
+	// Peer certificate kept after the handshake: derived from §2 published
+	// figures, default 42196 B - keep-peer-cert-off 38533 B = 3663 B.
+	tlsPeerCert = 42196 - 38533
+	// Digest kept instead of the certificate when KEEP_PEER_CERTIFICATE=n
+	// (SHA-384 size): estimate.
+	tlsPeerDigest = 48
+	tlsTransform  = 1100 // ssl transform (two cipher contexts): estimate
+	tlsSession    = 180  // ssl session: estimate
+	tlsHandshake  = 3000 // handshake params: estimate
+	// Key-exchange temporaries (ECDHE/ECDSA bignums, hashes): derived so that
+	// the default-config peak equals §2 "default 42196 B":
+	// 42196 - (tlsCtx+tlsCAChain+IN+OUT+tlsTransform+tlsSession+tlsPeerCert+tlsHandshake).
+	tlsKexTotal = 42196 - (tlsCtx + tlsCAChain + (16384 + tlsRecordOverhead) + (4096 + tlsRecordOverhead) +
+		tlsTransform + tlsSession + tlsPeerCert + tlsHandshake)
+	tlsKexBlocks = 5    // split into this many blocks, estimate
+	tlsKexJitter = 0.04 // ± relative, per block (documented variation), estimate
+	// Dynamic-buffer mode: the IN buffer holds only the record being read.
+	tlsDynHandshakeRecord = 1024 // largest handshake record held while the key exchange runs: estimate
+	tlsDynIdleIn          = 16   // IN buffer shrunk to a header after a record: estimate
+	// Modelled handshake CPU time on the chip (ECDHE-ECDSA with hardware
+	// MPI): estimate, no facts row; the measured loopback time is added.
+	tlsHandshakeCPUESP32S3 = 450_000 // µs, estimate
+	tlsHandshakeCPUESP32   = 650_000 // µs, estimate
+	tlsHandshakeCPUJitter  = 0.10    // ± relative, estimate
+)
+
+// lwIP per TCP connection: all estimates (no facts row); lwIP allocates with
+// MEMP_MEM_MALLOC from internal RAM.
+const (
+	lwipPCB     = 200 // struct tcp_pcb
+	lwipNetconn = 60  // struct netconn
+	lwipMbox    = 140 // receive mailbox (a queue of 6)
+	lwipRxPbuf  = 1600
+	lwipRxPbufs = 3 // pbufs holding the server's handshake flight, freed after use
+)
+
+// esp_http_client keep-alive session (no facts row; all estimates).
+const (
+	httpClientStruct = 232
+	httpRequest      = 96  // request + response structs, each
+	httpHeaders      = 64  // header list
+	httpBuffer       = 512 // DEFAULT_HTTP_BUF_SIZE rx and tx, each
+)
+
+// Boot-time system allocations made before app start on behalf of
+// ESP-IDF, FreeRTOS, Wi-Fi and lwIP. The sizes are estimates of the main
+// consumers (IDF Kconfig defaults for stack sizes); a final calibration block
+// makes the free DEFAULT-capable internal heap equal the profile's
+// FreeAtStart (facts §3), so only their sum is sourced.
+var bootAllocs = []struct {
+	owner string
+	size  uint32
+	count int
+}{
+	{"idf/main_stack", 3584, 1},
+	{"idf/ipc_stack", 1024, 2},
+	{"idf/idle_stack", 1536, 2},
+	{"idf/esp_timer_stack", 3584, 1},
+	{"idf/sys_evt_stack", 2304, 1},
+	{"lwip/tcpip_stack", 3072, 1},
+	{"wifi/task_stack", 6656, 1},
+	{"wifi/static_rx_buf", 1600, 10},
+	{"wifi/mgmt", 1200, 6},
+	{"lwip/netif", 2048, 2},
+	{"idf/tcbs", 344, 9},
+}
+
+// Application footprint of the wsbench firmware's sampler (firmware design
+// values, estimates; Hello reports them).
+const (
+	samplerStack   = 3072
+	samplerBuffers = 2048
+	// Queued handler: worker task and its queue (estimates).
+	workerStack      = 3072
+	workerQueueDepth = 8
+	workerQueueItem  = 16
+	workerSlice      = 10_000 // µs of work between vTaskDelay(1) in the worker, our design
+)
+
+// Error codes (esp_err.h, esp_tls_errors.h).
+const (
+	espFail                    = -1
+	espErrNoMem                = 0x101
+	espErrTimeout              = 0x107
+	espErrTLSCannotResolve     = 0x8001
+	espErrTLSFailedConnect     = 0x8004
+	espErrTLSConnectionTimeout = 0x8006
+	espErrMbedTLSHandshake     = 0x8015 // ESP_ERR_MBEDTLS_SSL_HANDSHAKE_FAILED, esp_tls_errors.h
+)
+
+// Reset reasons (facts §4 esp_reset_reason_t).
+const (
+	resetPowerOn = 1
+	resetSW      = 3
+	resetPanic   = 4
+	resetTaskWDT = 6
+)

@@ -1,0 +1,682 @@
+package sim
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/wsbench/wsbench/sim/heap"
+	"github.com/wsbench/wsbench/wire"
+)
+
+// networkTimeout is the client's network timeout (WEBSOCKET_NETWORK_TIMEOUT_MS
+// 10*1000 in esp_websocket_client.c; esp_http_client uses the same default).
+const networkTimeout = 10 * time.Second
+
+// allocation methods of the modelled components.
+type allocHow uint8
+
+const (
+	howMalloc   allocHow = iota // malloc/calloc: heap_caps_malloc_default routing
+	howInternal                 // heap_caps_malloc(MALLOC_CAP_INTERNAL|MALLOC_CAP_8BIT): queues, TCBs, xTaskCreate stacks
+	howTLS                      // the mbedTLS allocator, per MBEDTLS_MEM_ALLOC_MODE
+	howSPIRAM                   // heap_caps_malloc(MALLOC_CAP_SPIRAM) (PR 980)
+	howSPIRAM8                  // heap_caps_calloc(MALLOC_CAP_SPIRAM|MALLOC_CAP_8BIT) (PR 1117)
+)
+
+type block struct {
+	label string
+	ptr   heap.Ptr
+}
+
+// memSet is the memory one component holds.
+type memSet struct{ blocks []block }
+
+// alloc allocates n bytes for label; on failure it emits EventAllocFailed
+// and returns false.
+func (m *machine) alloc(s *memSet, session int, label string, n uint32, how allocHow) bool {
+	var p heap.Ptr
+	var ok bool
+	var caps heap.Caps
+	h := m.heaps
+	switch how {
+	case howMalloc:
+		caps = heap.CapDefault
+		p, ok = h.Malloc(n, label)
+	case howInternal:
+		caps = heap.CapInternal | heap.Cap8Bit
+		p, ok = h.CapsMalloc(n, caps, label)
+	case howSPIRAM:
+		caps = heap.CapSPIRAM
+		p, ok = h.CapsMalloc(n, caps, label)
+	case howSPIRAM8:
+		caps = heap.CapSPIRAM | heap.Cap8Bit
+		p, ok = h.CapsMalloc(n, caps, label)
+	case howTLS:
+		switch m.b.opts.MbedTLSAlloc {
+		case MbedTLSAllocExternal:
+			caps = heap.CapSPIRAM | heap.Cap8Bit
+			p, ok = h.CapsMalloc(n, caps, label)
+		case MbedTLSAllocDefault:
+			caps = heap.CapDefault
+			p, ok = h.Malloc(n, label)
+		case MbedTLSAllocIRAM8:
+			caps = heap.CapIRAM8Bit
+			p, ok = h.CapsMallocPrefer(n, label, heap.CapIRAM8Bit, heap.CapInternal|heap.Cap8Bit)
+		default: // internal; custom is modelled as internal (estimate)
+			caps = heap.CapInternal | heap.Cap8Bit
+			p, ok = h.CapsMalloc(n, caps, label)
+		}
+	}
+	if !ok {
+		m.event(wire.Event{Kind: wire.EventAllocFailed, Session: int16(session), Err: int32(caps), Size: n, Name: label})
+		return false
+	}
+	s.blocks = append(s.blocks, block{label, p})
+	return true
+}
+
+// free releases every block of s labelled label (all blocks when label is "").
+func (m *machine) free(s *memSet, label string) {
+	kept := s.blocks[:0]
+	for _, b := range s.blocks {
+		if label == "" || b.label == label {
+			m.heaps.Free(b.ptr)
+			continue
+		}
+		kept = append(kept, b)
+	}
+	s.blocks = kept
+}
+
+// freeShuffled releases the blocks labelled label in a seeded random order
+// (the documented allocation-order variation).
+func (m *machine) freeShuffled(s *memSet, label string) {
+	var idx []int
+	for i, b := range s.blocks {
+		if b.label == label {
+			idx = append(idx, i)
+		}
+	}
+	m.run.rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+	for _, i := range idx {
+		m.heaps.Free(s.blocks[i].ptr)
+	}
+	m.free(s, label) // drops the freed entries (Free of a freed pointer is a no-op false)
+}
+
+func (s *memSet) has(label string) bool {
+	for _, b := range s.blocks {
+		if b.label == label {
+			return true
+		}
+	}
+	return false
+}
+
+// session is one TLS session: the websocket client or an HTTPS keep-alive
+// client, with its TLS and lwIP memory and its real connection.
+type session struct {
+	idx      int
+	ws       bool
+	url      string
+	prefix   string // "ws", "ws[i]" or "https[i]"
+	client   memSet // client init allocations
+	task     memSet // websocket task stack + TCB
+	tls      memSet
+	lwip     memSet
+	open     bool // counted in machine.open
+	wsConn   *websocket.Conn
+	wsHTTP   *http.Client
+	tlsConn  *tls.Conn
+	stackCap uint32 // websocket task stack size
+}
+
+func (s *session) label(part string) string { return s.prefix + "/" + part }
+
+func (s *session) tlsLabel(part string) string { return fmt.Sprintf("tls[%d]/%s", s.idx, part) }
+
+func (s *session) lwipLabel(part string) string { return fmt.Sprintf("lwip[%d]/%s", s.idx, part) }
+
+// closeNet closes the real connection.
+func (s *session) closeNet() {
+	if s.wsConn != nil {
+		_ = s.wsConn.CloseNow()
+		s.wsConn = nil
+	}
+	if s.wsHTTP != nil {
+		s.wsHTTP.CloseIdleConnections()
+		s.wsHTTP = nil
+	}
+	if s.tlsConn != nil {
+		_ = s.tlsConn.Close()
+		s.tlsConn = nil
+	}
+}
+
+// splitURL checks a URL of the given scheme and returns host and path.
+func splitURL(raw, scheme string) (host, path string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", fmt.Errorf("parse %q: %w", raw, err)
+	}
+	if u.Scheme != scheme {
+		return "", "", fmt.Errorf("%q: want a %s:// URL", raw, scheme)
+	}
+	if u.Host == "" {
+		return "", "", fmt.Errorf("%q: no host", raw)
+	}
+	path = u.RequestURI()
+	return u.Host, path, nil
+}
+
+// errPlacement is a strict-behaviour placement failure: the run fails.
+type errPlacement struct{ msg string }
+
+func (e *errPlacement) Error() string { return e.msg }
+
+// openSession creates, starts and connects session i. A failed session
+// returns (nil, nil) after its events; a crash returns a *rebootError; a
+// strict placement failure sets run.failed.
+func (m *machine) openSession(ctx context.Context, i int, ws bool, rawURL string) (*session, error) {
+	s := &session{idx: i, ws: ws, url: rawURL}
+	switch {
+	case ws && i == 0:
+		s.prefix = "ws"
+	case ws:
+		s.prefix = fmt.Sprintf("ws[%d]", i)
+	default:
+		s.prefix = fmt.Sprintf("https[%d]", i)
+	}
+	var err error
+	if ws {
+		err = m.wsInit(s)
+		if err == nil {
+			m.event(wire.Event{Kind: wire.EventClientCreated, Session: int16(i), Name: s.prefix})
+			err = m.wsStart(s)
+		}
+	} else {
+		err = m.httpInit(s)
+	}
+	if err == nil {
+		err = m.connect(ctx, s)
+	}
+	if err == nil {
+		return s, nil
+	}
+	var rb *rebootError
+	if errors.As(err, &rb) || ctx.Err() != nil {
+		s.closeNet()
+		m.destroy(s)
+		return nil, err
+	}
+	var ce *connectError
+	var pe *errPlacement
+	code := int32(espFail)
+	switch {
+	case errors.As(err, &ce):
+		code = ce.code
+	case errors.As(err, &pe):
+		m.run.failed = err
+	case errors.Is(err, errNoMem):
+		code = espErrNoMem
+	}
+	m.logf('E', "wsbench", "session %d (%s): %v", i, s.prefix, err)
+	m.event(wire.Event{Kind: wire.EventSessionFailed, Session: int16(i), Err: code, Name: s.prefix})
+	m.closeSession(s, false)
+	m.destroy(s)
+	return nil, nil
+}
+
+var errNoMem = errors.New("out of memory (ESP_ERR_NO_MEM)")
+
+// wsInit models esp_websocket_client_init (facts §1).
+func (m *machine) wsInit(s *session) error {
+	o := m.b.opts
+	strict := m.b.cfg.Behaviour == wire.BehaviourStrict
+	c := &s.client
+	place := func(label string, n uint32) error {
+		if !o.WSAllocInExtRAM {
+			if !m.alloc(c, s.idx, s.label(label), n, howMalloc) {
+				return errNoMem
+			}
+			return nil
+		}
+		if strict {
+			// PR 1117: heap_caps_calloc(MALLOC_CAP_SPIRAM|MALLOC_CAP_8BIT), no fallback.
+			if !m.alloc(c, s.idx, s.label(label), n, howSPIRAM8) {
+				m.logf('E', "websocket_client", "Failed to allocate %s in PSRAM (CONFIG_ESP_WS_CLIENT_ALLOC_IN_EXT_RAM)", label)
+				return &errPlacement{fmt.Sprintf("esp_websocket_client_init returned NULL: %s: heap_caps_calloc(%d, MALLOC_CAP_SPIRAM|MALLOC_CAP_8BIT) failed (ALLOC_IN_EXT_RAM, strict: no fallback)", s.label(label), n)}
+			}
+			return nil
+		}
+		// PR 980: heap_caps_calloc(MALLOC_CAP_SPIRAM), falling back to calloc.
+		if m.alloc(c, s.idx, s.label(label), n, howSPIRAM) {
+			return nil
+		}
+		m.logf('W', "websocket_client", "PSRAM allocation of %s failed, falling back to internal RAM", label)
+		if !m.alloc(c, s.idx, s.label(label), n, howMalloc) {
+			return errNoMem
+		}
+		return nil
+	}
+	if err := place("client", wsClientStruct); err != nil {
+		return err
+	}
+	host, path, _ := splitURL(s.url, "wss")
+	steps := []struct {
+		label string
+		n     uint32
+		how   allocHow
+	}{
+		{"event_loop", wsEventLoopStruct, howMalloc},
+		{"event_loop", wsEventQueue, howInternal},
+		{"event_loop", wsEventLoopMutex, howInternal},
+		{"lock", wsLockMutex, howInternal},
+	}
+	for _, st := range steps {
+		if !m.alloc(c, s.idx, s.label(st.label), st.n, st.how) {
+			return errNoMem
+		}
+	}
+	if err := place("config", wsConfigStorage); err != nil {
+		return err
+	}
+	steps = []struct {
+		label string
+		n     uint32
+		how   allocHow
+	}{
+		{"transport_list", wsTransportList, howMalloc},
+		{"transport_ssl", wsTransportItem, howMalloc},
+		{"transport_ssl", wsSSLTransport, howMalloc},
+		{"transport_ssl", wsFoundation, howMalloc},
+		{"transport_ws", wsTransportItem, howMalloc},
+		{"transport_ws", wsWSTransport, howMalloc},
+		{"transport_ws", wsFoundation, howMalloc},
+		{"ws_buf", wsTransportBuf, howMalloc},
+		{"strings", uint32(len(host) + 1), howMalloc},
+		{"strings", uint32(len(path) + 1), howMalloc},
+		{"strings", uint32(len("wss") + 1), howMalloc},
+		{"strings", uint32(len(wsUserAgent) + 1), howMalloc},
+		{"strings", uint32(len(s.url) + 1), howMalloc},
+	}
+	if !o.WSDynamicBuffer {
+		steps = append(steps,
+			struct {
+				label string
+				n     uint32
+				how   allocHow
+			}{"rx_buf", o.WSBufferSize, howMalloc},
+			struct {
+				label string
+				n     uint32
+				how   allocHow
+			}{"tx_buf", o.WSBufferSize, howMalloc})
+	}
+	steps = append(steps, struct {
+		label string
+		n     uint32
+		how   allocHow
+	}{"event_group", wsEventGroup, howInternal})
+	for _, st := range steps {
+		if !m.alloc(c, s.idx, s.label(st.label), st.n, st.how) {
+			return errNoMem
+		}
+	}
+	return nil
+}
+
+// wsStart models esp_websocket_client_start: the websocket task (facts §1
+// placement rows, §3 TCB row).
+func (m *machine) wsStart(s *session) error {
+	o := m.b.opts
+	stack := o.WSTaskStack
+	if m.b.getFaults().SmallStack {
+		stack = wsSmallStackSize
+	}
+	s.stackCap = stack
+	t := &s.task
+	inPSRAM := false
+	switch {
+	case !o.WSTaskStackInExtRAM:
+		// xTaskCreate: stack then TCB, both internal (facts §3 "xTaskCreate stacks").
+		if !m.alloc(t, s.idx, s.label("stack"), stack, howInternal) || !m.alloc(t, s.idx, s.label("tcb"), tcbSize, howInternal) {
+			return errNoMem
+		}
+	case m.b.cfg.Behaviour == wire.BehaviourStrict:
+		// PR 1117: xTaskCreatePinnedToCoreWithCaps(..., MALLOC_CAP_SPIRAM): TCB internal, stack SPIRAM.
+		if !m.alloc(t, s.idx, s.label("tcb"), tcbSize, howInternal) {
+			return errNoMem
+		}
+		if !m.alloc(t, s.idx, s.label("stack"), stack, howSPIRAM) {
+			m.logf('E', "websocket_client", "Error create websocket task")
+			return &errPlacement{fmt.Sprintf("esp_websocket_client_start returned ESP_FAIL: %s: %d-byte task stack not allocatable with MALLOC_CAP_SPIRAM (TASK_STACK_IN_EXT_RAM, strict: no fallback)", s.label("stack"), stack)}
+		}
+		inPSRAM = true
+	default:
+		// PR 980: heap_caps_malloc(stack, MALLOC_CAP_SPIRAM) + internal TCB,
+		// xTaskCreateStaticPinnedToCore; xTaskCreate when PSRAM fails.
+		if m.alloc(t, s.idx, s.label("stack"), stack, howSPIRAM) {
+			if !m.alloc(t, s.idx, s.label("tcb"), tcbSize, howInternal) {
+				return errNoMem
+			}
+			inPSRAM = true
+		} else {
+			m.logf('W', "websocket_client", "Failed to allocate task stack in PSRAM, falling back to xTaskCreate")
+			if !m.alloc(t, s.idx, s.label("stack"), stack, howInternal) || !m.alloc(t, s.idx, s.label("tcb"), tcbSize, howInternal) {
+				return errNoMem
+			}
+		}
+	}
+	kind := wire.HeapInternal
+	if inPSRAM {
+		kind = wire.HeapSPIRAM
+	}
+	if s.prefix == "ws" {
+		m.wsHWM = int32(stack) - wsStackIdleUse
+	}
+	m.event(wire.Event{Kind: wire.EventTaskStarted, Session: int16(s.idx), Name: "websocket_task", Size: stack, Err: int32(kind)})
+	return nil
+}
+
+// httpInit models esp_http_client_init for a keep-alive HTTPS client
+// (estimates, see model.go).
+func (m *machine) httpInit(s *session) error {
+	host, path, _ := splitURL(s.url, "https")
+	c := &s.client
+	for _, st := range []struct {
+		label string
+		n     uint32
+	}{
+		{"client", httpClientStruct}, {"request", httpRequest}, {"request", httpRequest}, {"headers", httpHeaders},
+		{"rx_buf", httpBuffer}, {"tx_buf", httpBuffer},
+		{"transport", wsTransportItem}, {"transport", wsTransportItem}, {"transport", wsSSLTransport}, {"transport", wsFoundation},
+		{"strings", uint32(len(host) + 1)}, {"strings", uint32(len(path) + 1)},
+	} {
+		if !m.alloc(c, s.idx, s.label(st.label), st.n, howMalloc) {
+			return errNoMem
+		}
+	}
+	return nil
+}
+
+// connectError carries an esp_err_t for EventSessionFailed.
+type connectError struct {
+	code int32
+	err  error
+}
+
+func (e *connectError) Error() string { return fmt.Sprintf("connect (0x%x): %v", e.code, e.err) }
+func (e *connectError) Unwrap() error { return e.err }
+
+func classify(err error) int32 {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &dnsErr):
+		return espErrTLSCannotResolve
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return espErrTLSConnectionTimeout
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET):
+		return espErrTLSFailedConnect
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return espErrTLSFailedConnect
+	}
+	var recErr tls.RecordHeaderError
+	var certErr *tls.CertificateVerificationError
+	var alert tls.AlertError
+	if errors.As(err, &recErr) || errors.As(err, &certErr) || errors.As(err, &alert) || strings.Contains(err.Error(), "tls:") {
+		return espErrMbedTLSHandshake
+	}
+	return espFail
+}
+
+// dial opens the real connection (mutex released): the TLS handshake, and
+// for websocket sessions the HTTP upgrade, for HTTPS sessions one keep-alive
+// GET. It returns the wall time it took.
+func (m *machine) dial(ctx context.Context, s *session) (time.Duration, error) {
+	tc := m.b.tlsConf.Clone()
+	m.mu.Unlock()
+	defer m.mu.Lock()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, networkTimeout)
+	defer cancel()
+	if s.ws {
+		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tc, DisableCompression: true}}
+		c, resp, err := websocket.Dial(ctx, s.url, &websocket.DialOptions{HTTPClient: hc})
+		if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		if err != nil {
+			hc.CloseIdleConnections()
+			return time.Since(start), &connectError{classify(err), err}
+		}
+		s.wsConn, s.wsHTTP = c, hc
+		return time.Since(start), nil
+	}
+	host, path, _ := splitURL(s.url, "https")
+	addr := host
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		addr = net.JoinHostPort(host, "443")
+	}
+	if h, _, err := net.SplitHostPort(addr); err == nil && tc.ServerName == "" {
+		tc.ServerName = h
+	}
+	d := &tls.Dialer{Config: tc}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return time.Since(start), &connectError{classify(err), err}
+	}
+	tconn := conn.(*tls.Conn)
+	dl, _ := ctx.Deadline()
+	_ = tconn.SetDeadline(dl)
+	req := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ESP32 HTTP Client/1.0\r\nConnection: keep-alive\r\n\r\n", path, host)
+	if _, err := io.WriteString(tconn, req); err != nil {
+		_ = tconn.Close()
+		return time.Since(start), &connectError{classify(err), err}
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(tconn), nil)
+	if err != nil {
+		_ = tconn.Close()
+		return time.Since(start), &connectError{espFail, fmt.Errorf("read HTTP response: %w", err)}
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	_ = resp.Body.Close()
+	_ = tconn.SetDeadline(time.Time{})
+	s.tlsConn = tconn
+	return time.Since(start), nil
+}
+
+// connect models the TCP connection, the mbedTLS session and its handshake
+// (facts §2) around the real connection.
+func (m *machine) connect(ctx context.Context, s *session) error {
+	o := m.b.opts
+	r := m.run
+	i := s.idx
+	// lwIP socket (estimates).
+	for _, st := range []struct {
+		l string
+		n uint32
+	}{{"pcb", lwipPCB}, {"netconn", lwipNetconn}, {"recvmbox", lwipMbox}} {
+		if !m.alloc(&s.lwip, i, s.lwipLabel(st.l), st.n, howInternal) {
+			return errNoMem
+		}
+	}
+	// esp_tls_t (esp-tls calloc) and mbedtls_ssl_setup buffers.
+	if !m.alloc(&s.tls, i, s.tlsLabel("ctx"), tlsCtx, howMalloc) ||
+		!m.alloc(&s.tls, i, s.tlsLabel("ca_chain"), tlsCAChain, howTLS) {
+		return errNoMem
+	}
+	inLen := o.MbedTLSInContentLen + tlsRecordOverhead
+	outLen := o.MbedTLSOutContentLen + tlsRecordOverhead
+	if o.MbedTLSDynamicBuffer {
+		if !m.alloc(&s.tls, i, s.tlsLabel("in_buf"), tlsDynIdleIn+tlsDynWrapper, howTLS) {
+			return errNoMem
+		}
+	} else if !m.alloc(&s.tls, i, s.tlsLabel("in_buf"), inLen, howTLS) || !m.alloc(&s.tls, i, s.tlsLabel("out_buf"), outLen, howTLS) {
+		return errNoMem
+	}
+	s.open = true
+	m.open++
+	// The real connection.
+	wall, err := m.dial(ctx, s)
+	cpu := tlsHandshakeCPUESP32S3
+	if m.b.prof.Chip == "esp32" {
+		cpu = tlsHandshakeCPUESP32
+	}
+	hsTime := int64(float64(cpu)*(1+tlsHandshakeCPUJitter*(2*r.rng.Float64()-1))) + wall.Microseconds()
+	if err != nil {
+		_ = m.advance(ctx, wall.Microseconds())
+		return err
+	}
+	step := hsTime / 6
+	adv := func() error { return m.advance(ctx, step) }
+	// Server flight arrives: rx pbufs, handshake params, peer certificate.
+	for k := 0; k < lwipRxPbufs; k++ {
+		if !m.alloc(&s.lwip, i, s.lwipLabel("rx_pbuf"), lwipRxPbuf, howInternal) {
+			return errNoMem
+		}
+	}
+	if o.MbedTLSDynamicBuffer {
+		m.free(&s.tls, s.tlsLabel("in_buf"))
+		if !m.alloc(&s.tls, i, s.tlsLabel("in_buf"), tlsDynHandshakeRecord+tlsRecordOverhead+tlsDynWrapper, howTLS) {
+			return errNoMem
+		}
+	}
+	if !m.alloc(&s.tls, i, s.tlsLabel("handshake"), tlsHandshake, howTLS) ||
+		!m.alloc(&s.tls, i, s.tlsLabel("peer_cert"), tlsPeerCert, howTLS) {
+		return errNoMem
+	}
+	if err := m.stackUse(s, wsStackTLSUse/2); err != nil {
+		return err
+	}
+	if err := adv(); err != nil {
+		return err
+	}
+	// Certificate verified.
+	if !o.MbedTLSKeepPeerCert {
+		m.free(&s.tls, s.tlsLabel("peer_cert"))
+		if !m.alloc(&s.tls, i, s.tlsLabel("peer_digest"), tlsPeerDigest, howTLS) {
+			return errNoMem
+		}
+	}
+	if o.MbedTLSDynamicBuffer {
+		// MBEDTLS_DYNAMIC_FREE_CA_CERT (facts §2, default y with dynamic buffers).
+		m.free(&s.tls, s.tlsLabel("ca_chain"))
+	}
+	m.freeShuffled(&s.lwip, s.lwipLabel("rx_pbuf"))
+	// Key exchange: the peak.
+	for k := 0; k < tlsKexBlocks; k++ {
+		n := uint32(float64(tlsKexTotal/tlsKexBlocks) * (1 + tlsKexJitter*(2*r.rng.Float64()-1)))
+		if !m.alloc(&s.tls, i, s.tlsLabel("kex"), n, howTLS) {
+			return errNoMem
+		}
+	}
+	if !m.alloc(&s.tls, i, s.tlsLabel("transform"), tlsTransform, howTLS) ||
+		!m.alloc(&s.tls, i, s.tlsLabel("session"), tlsSession, howTLS) {
+		return errNoMem
+	}
+	if err := m.stackUse(s, wsStackTLSUse+int32(r.rng.IntN(2*wsStackJitter+1))-wsStackJitter); err != nil {
+		return err
+	}
+	if err := adv(); err != nil {
+		return err
+	}
+	if err := adv(); err != nil {
+		return err
+	}
+	m.freeShuffled(&s.tls, s.tlsLabel("kex"))
+	if o.MbedTLSDynamicBuffer {
+		if !m.alloc(&s.tls, i, s.tlsLabel("out_buf"), outLen+tlsDynWrapper, howTLS) {
+			return errNoMem
+		}
+	}
+	if err := adv(); err != nil {
+		return err
+	}
+	m.free(&s.tls, s.tlsLabel("handshake"))
+	if o.MbedTLSDynamicBuffer {
+		m.free(&s.tls, s.tlsLabel("out_buf"))
+		m.free(&s.tls, s.tlsLabel("in_buf"))
+		if !m.alloc(&s.tls, i, s.tlsLabel("in_buf"), tlsDynIdleIn+tlsDynWrapper, howTLS) {
+			return errNoMem
+		}
+	}
+	if err := m.advance(ctx, hsTime-4*step); err != nil {
+		return err
+	}
+	m.event(wire.Event{Kind: wire.EventSessionConnected, Session: int16(i), DurUS: uint32(min(hsTime, 1<<32-1)), Name: s.prefix})
+	m.logf('I', "wsbench", "session %d (%s) connected in %d ms", i, s.prefix, hsTime/1000)
+	return nil
+}
+
+// stackUse records websocket task stack use; a use beyond the stack is an
+// overflow: the sampler sees a high-water mark of 0, FreeRTOS reports the
+// overflow and the board reboots.
+func (m *machine) stackUse(s *session, used int32) error {
+	if s.prefix != "ws" {
+		return nil
+	}
+	hwm := int32(s.stackCap) - used
+	if hwm < m.wsHWM || m.wsHWM < 0 {
+		m.wsHWM = max(hwm, 0)
+	}
+	if hwm > 0 {
+		return nil
+	}
+	m.sample(false)
+	m.stackOverflow("websocket_task")
+	return &rebootError{resetPanic}
+}
+
+// closeSession stops a session: the real connection, the websocket task,
+// the TLS session and the socket. With model set it emits the events.
+func (m *machine) closeSession(s *session, model bool) {
+	s.closeNet()
+	m.free(&s.tls, "")
+	m.free(&s.lwip, "")
+	if s.open {
+		s.open = false
+		m.open--
+		if model {
+			m.event(wire.Event{Kind: wire.EventSessionClosed, Session: int16(s.idx), Name: s.prefix})
+		}
+	}
+	if len(s.task.blocks) > 0 {
+		m.free(&s.task, "")
+		if s.prefix == "ws" {
+			m.wsHWM = -1
+		}
+		if model {
+			m.event(wire.Event{Kind: wire.EventTaskStopped, Session: int16(s.idx), Name: "websocket_task"})
+		}
+	}
+	if model {
+		m.destroy(s)
+	}
+}
+
+// destroy frees the client's own memory (esp_websocket_client_destroy,
+// esp_http_client_cleanup).
+func (m *machine) destroy(s *session) {
+	if len(s.client.blocks) == 0 {
+		return
+	}
+	m.free(&s.client, "")
+	if s.ws {
+		m.event(wire.Event{Kind: wire.EventClientDestroyed, Session: int16(s.idx), Name: s.prefix})
+	}
+}
