@@ -39,7 +39,8 @@ type DemuxStats struct {
 
 // Demuxer splits a byte stream into console text and frames. It never loses a
 // byte: whatever is not a valid frame is passed on as text, and its memory is
-// bounded by MaxPayload+Overhead bytes of look-ahead.
+// bounded by MaxPayload+Overhead bytes of look-ahead, whatever the size of
+// the slices fed to it.
 type Demuxer struct {
 	pending []byte // bytes not yet resolved: a possible frame prefix
 	base    int64  // stream offset of pending[0] (or of the next byte when pending is empty)
@@ -52,23 +53,36 @@ func (d *Demuxer) Stats() DemuxStats { return d.stats }
 // Offset is the stream offset of the next byte Feed will receive.
 func (d *Demuxer) Offset() int64 { return d.base + int64(len(d.pending)) }
 
+// maxLook is the most look-ahead a Demuxer holds: one whole frame.
+const maxLook = MaxPayload + Overhead
+
 // Feed passes p through the demultiplexer, calling emit for each chunk that is
-// resolved. A frame split across calls is emitted once complete.
+// resolved. A frame split across calls is emitted once complete. Feed keeps
+// no reference to p; it copies at most maxLook bytes of it.
 func (d *Demuxer) Feed(p []byte, emit func(Chunk)) {
 	d.stats.Bytes += int64(len(p))
-	buf := p
-	if len(d.pending) > 0 {
-		d.pending = append(d.pending, p...)
-		buf = d.pending
-	}
-	pos := d.scan(buf, emit)
-	rest := buf[pos:]
-	d.base += int64(pos)
-	if len(d.pending) > 0 {
-		n := copy(d.pending, rest)
+	// Resolve the held candidate first, topping the look-ahead up with just
+	// enough of p: a whole frame fits in maxLook bytes, so every round
+	// resolves at least the candidate at pending[0].
+	for len(d.pending) > 0 && len(p) > 0 {
+		k := min(len(p), maxLook-len(d.pending))
+		d.pending = append(d.pending, p[:k]...)
+		p = p[k:]
+		pos := d.scan(d.pending, emit)
+		d.base += int64(pos)
+		n := copy(d.pending, d.pending[pos:])
 		d.pending = d.pending[:n]
-	} else {
-		d.pending = append(d.pending[:0], rest...)
+	}
+	if len(p) == 0 {
+		return
+	}
+	pos := d.scan(p, emit)
+	d.base += int64(pos)
+	if pos < len(p) {
+		if d.pending == nil {
+			d.pending = make([]byte, 0, maxLook)
+		}
+		d.pending = append(d.pending, p[pos:]...)
 	}
 }
 

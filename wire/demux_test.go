@@ -62,7 +62,7 @@ func (p piece) String() string {
 type demuxResult struct {
 	chunks  []Chunk // cloned
 	stats   DemuxStats
-	maxPend int // largest look-ahead held between Feed calls
+	maxPend int // largest look-ahead held between Feed calls (length or capacity)
 }
 
 // runDemux feeds in in the pieces given by cuts (increasing offsets) and
@@ -75,7 +75,7 @@ func runDemux(in []byte, cuts []int) demuxResult {
 	for _, c := range append(cuts, len(in)) {
 		d.Feed(in[prev:c], emit)
 		prev = c
-		r.maxPend = max(r.maxPend, len(d.pending))
+		r.maxPend = max(r.maxPend, len(d.pending), cap(d.pending))
 	}
 	d.Close(emit)
 	r.stats = d.Stats()
@@ -272,6 +272,27 @@ func TestDemuxChunkingInvariance(t *testing.T) {
 		}
 	}
 	t.Logf("%d bytes: %+v", len(in), ref.stats)
+}
+
+// TestDemuxLookAheadBoundedWhateverTheFeedSize feeds megabyte slices while a
+// candidate is pending: the look-ahead buffer must not grow with them.
+func TestDemuxLookAheadBoundedWhateverTheFeedSize(t *testing.T) {
+	in := realisticStream(t, 2<<20, 5)
+	var cuts []int
+	for _, c := range []int{3, 512 << 10, 512<<10 + 1, 1<<20 + 7, 3 << 19} {
+		for c < len(in) && in[c] != Magic0 { // cut just after the start of a frame
+			c++
+		}
+		cuts = append(cuts, c+1)
+	}
+	r := runDemux(in, cuts)
+	checkLossless(t, in, r.chunks)
+	if r.maxPend > MaxPayload+Overhead {
+		t.Fatalf("look-ahead grew to %d bytes", r.maxPend)
+	}
+	if want := runDemux(in, nil); r.stats != want.stats {
+		t.Fatalf("stats %+v, fed whole %+v", r.stats, want.stats)
+	}
 }
 
 func TestDemuxOffset(t *testing.T) {
