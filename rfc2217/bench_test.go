@@ -1,0 +1,79 @@
+package rfc2217
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+)
+
+// BenchmarkSer2net measures throughput through a real ser2net exporting a
+// pty (a pty has no baud-rate limit, so this is the software path: TCP,
+// telnet escaping, ser2net, the tty layer). Payload bytes cover all 256
+// values, so 1/256 of them are IAC and doubled on the wire.
+func BenchmarkSer2net(b *testing.B) {
+	pp := openPty(b)
+	srv := newSer2net(b, pp.slave.Name())
+	p, err := Dial(context.Background(), srv.url(""), Options{Baud: 115200})
+	if err != nil {
+		b.Fatalf("dial: %v\n%s", err, srv.log())
+	}
+	defer p.Close()
+	chunk := allBytes(64 << 10)
+	buf := make([]byte, len(chunk))
+
+	b.Run("device_to_client", func(b *testing.B) {
+		b.SetBytes(int64(len(chunk)))
+		p.SetReadDeadline(time.Now().Add(time.Hour))
+		for b.Loop() {
+			errc := make(chan error, 1)
+			go func() {
+				_, err := pp.master.Write(chunk)
+				errc <- err
+			}()
+			if _, err := io.ReadFull(p, buf); err != nil {
+				b.Fatal(err)
+			}
+			if err := <-errc; err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("client_to_device", func(b *testing.B) {
+		b.SetBytes(int64(len(chunk)))
+		for b.Loop() {
+			errc := make(chan error, 1)
+			go func() {
+				_, err := p.Write(chunk)
+				errc <- err
+			}()
+			if _, err := io.ReadFull(pp.master, buf); err != nil {
+				b.Fatal(err)
+			}
+			if err := <-errc; err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkDecode measures the telnet decoder alone on escaped data.
+func BenchmarkDecode(b *testing.B) {
+	wire := escapeData(nil, allBytes(64<<10), true)
+	out := make([]byte, 0, len(wire))
+	b.SetBytes(int64(len(wire)))
+	for b.Loop() {
+		d := decoder{binary: true}
+		out = d.decode(out[:0], wire, func(event) {})
+	}
+}
+
+// BenchmarkEscape measures IAC doubling on the write path.
+func BenchmarkEscape(b *testing.B) {
+	src := allBytes(64 << 10)
+	out := make([]byte, 0, 2*len(src))
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		out = escapeData(out[:0], src, true)
+	}
+}
