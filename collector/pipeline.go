@@ -155,7 +155,6 @@ func (p *pipeline) chunk(c wire.Chunk) {
 		p.frame(c)
 		return
 	}
-	p.badBaud(c.Text, c.Offset)
 	p.text(c.Text, c.Offset)
 }
 
@@ -194,32 +193,33 @@ func (p *pipeline) frame(c wire.Chunk) {
 	p.put(record.Record{Type: record.Type(c.Type), HostNS: p.ns, Offset: c.Offset, Body: m}, c.Payload)
 }
 
-// badBaud watches console input for the look of a wrong baud rate.
+// badBaud watches console input for the look of a wrong baud rate. It
+// judges windows of exactly badBaudWindow bytes, so that how the stream was
+// cut into reads does not matter.
 func (p *pipeline) badBaud(b []byte, off int64) {
-	if p.bbReported {
-		return
-	}
-	odd := int64(0)
-	for _, c := range b {
-		if c >= 0x7f || c < 0x20 && c != '\t' && c != '\r' && c != '\n' {
-			odd++
+	for len(b) > 0 && !p.bbReported {
+		n := min(len(b), int(badBaudWindow-p.bbBytes))
+		for _, c := range b[:n] {
+			if c >= 0x7f || c < 0x20 && c != '\t' && c != '\r' && c != '\n' {
+				p.bbOdd++
+			}
 		}
+		p.bbBytes += int64(n)
+		b, off = b[n:], off+int64(n)
+		if p.bbBytes < badBaudWindow {
+			return
+		}
+		if p.bbOdd*4 >= p.bbBytes {
+			p.bbReported = true
+			p.stats.BadBaud++
+			p.put(record.Record{Type: record.TypeNote, HostNS: p.ns, Offset: off,
+				Body: &record.Note{Kind: "bad_baud", Text: fmt.Sprintf(
+					"%d of the last %d console bytes are not text and no frame decoded: the baud rate is probably wrong",
+					p.bbOdd, p.bbBytes)}}, nil)
+			return
+		}
+		p.bbBytes, p.bbOdd = 0, 0
 	}
-	p.bbBytes += int64(len(b))
-	p.bbOdd += odd
-	if p.bbBytes < badBaudWindow {
-		return
-	}
-	if p.bbOdd*4 >= p.bbBytes {
-		p.bbReported = true
-		p.stats.BadBaud++
-		p.put(record.Record{Type: record.TypeNote, HostNS: p.ns, Offset: off + int64(len(b)),
-			Body: &record.Note{Kind: "bad_baud", Text: fmt.Sprintf(
-				"%d of the last %d console bytes are not text and no frame decoded: the baud rate is probably wrong",
-				p.bbOdd, p.bbBytes)}}, nil)
-		return
-	}
-	p.bbBytes, p.bbOdd = 0, 0
 }
 
 // text assembles console lines. CR, LF and CRLF end a line; a frame in the
@@ -234,6 +234,7 @@ func (p *pipeline) text(b []byte, off int64) {
 		}
 		p.afterCR = false
 		if c == '\r' || c == '\n' {
+			p.badBaud(b[i:i+1], off+int64(i))
 			if !p.lineStart {
 				p.lineOff, p.lineStart = off+int64(i), true
 			}
@@ -247,6 +248,7 @@ func (p *pipeline) text(b []byte, off int64) {
 		for j < len(b) && b[j] != '\r' && b[j] != '\n' {
 			j++
 		}
+		p.badBaud(b[i:j], off+int64(i))
 		for i < j {
 			if !p.lineStart {
 				p.lineOff, p.lineStart = off+int64(i), true

@@ -78,9 +78,23 @@ func resync(s string) string {
 	return s
 }
 
-// levels are the ESP-IDF log level letters, as one-letter strings so that
-// parsing does not allocate.
-var levels = map[byte]string{'E': "E", 'W': "W", 'I': "I", 'D': "D", 'V': "V"}
+// levelName returns the ESP-IDF log level letter c as a string without
+// allocating, or "" when c is not one.
+func levelName(c byte) string {
+	switch c {
+	case 'E':
+		return "E"
+	case 'W':
+		return "W"
+	case 'I':
+		return "I"
+	case 'D':
+		return "D"
+	case 'V':
+		return "V"
+	}
+	return ""
+}
 
 // parseLog splits an ESP-IDF log line "L (ms) tag: msg". The time in
 // parentheses may be milliseconds or a system time ("12:34:56.789").
@@ -88,8 +102,7 @@ func parseLog(s string) (level, tag, msg string, ok bool) {
 	if len(s) < 6 || s[1] != ' ' || s[2] != '(' {
 		return "", "", "", false
 	}
-	level, ok = levels[s[0]]
-	if !ok {
+	if level = levelName(s[0]); level == "" {
 		return "", "", "", false
 	}
 	end := strings.IndexByte(s[3:], ')')
@@ -156,7 +169,13 @@ func clean(raw []byte) (string, int) {
 			escapeByte(&b, c)
 			junk = b.Len()
 		default:
-			b.WriteByte(c)
+			j := i + 1
+			for j < len(raw) && (raw[j] >= 0x20 && raw[j] < 0x7f || raw[j] == '\t') {
+				j++
+			}
+			b.Write(raw[i:j])
+			i = j
+			continue
 		}
 		i++
 	}
