@@ -267,7 +267,7 @@ type machine struct {
 
 func newMachine(b *Board, out *output, boot uint64, reason uint8) (*machine, error) {
 	m := &machine{b: b, out: out, boot: boot, reason: reason, wsHWM: -1,
-		rng: rand.New(rand.NewPCG(b.cfg.Seed, boot))}
+		rng: newRand(b.cfg.Seed, boot)}
 	if err := m.bootSequence(); err != nil {
 		return nil, err
 	}
@@ -511,3 +511,5 @@ func (m *machine) realtimeSleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+func newRand(a, b uint64) *rand.Rand { return rand.New(rand.NewPCG(a, b)) }

@@ -59,7 +59,7 @@ func (m *machine) checkRun(p wire.RunParams) error {
 func (m *machine) execute(ctx context.Context, p wire.RunParams) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r := &runState{p: p, period: int64(p.PeriodMS) * 1000, rng: rand.New(rand.NewPCG(m.b.cfg.Seed^0x9e3779b97f4a7c15, p.Seed)),
+	r := &runState{p: p, period: int64(p.PeriodMS) * 1000, rng: newRand(m.b.cfg.Seed^0x9e3779b97f4a7c15, p.Seed),
 		wallBase: time.Now(), virtBase: m.now}
 	r.nextSample = m.now + r.period
 	m.run = r

@@ -1,0 +1,295 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/wsbench/wsbench/sim/heap"
+	"github.com/wsbench/wsbench/wire"
+)
+
+// steadyOf runs a sweep and returns its last steady sample, its RunEnd and
+// everything it sent.
+func steadyOf(t *testing.T, cfg Config, p *peer, n uint16) (*wire.Sample, *wire.RunEnd, []wire.Message, string) {
+	t.Helper()
+	cfg.RootCAs = p.pool
+	h := startBoard(t, cfg)
+	waitHello(h, 1)
+	end, msgs, text := h.runAndWait(sweepParams(p, "cell", n))
+	s, _ := lastSample(msgs, wire.PhaseSteady)
+	return s, end, msgs, text
+}
+
+func TestPlacementMovesExactlyTheModelledBytes(t *testing.T) {
+	p := startPeer(t)
+	const hdr = heap.HeaderSize
+	stack := uint32(4096) // facts §1 default task stack
+	for _, prof := range []string{"esp32s3-n8r8", "esp32-wrover"} {
+		for _, beh := range []string{wire.BehaviourFallback, wire.BehaviourStrict} {
+			for _, n := range []uint16{1, 4} {
+				t.Run(fmt.Sprintf("%s/%s/n=%d", prof, beh, n), func(t *testing.T) {
+					base, end, msgs, _ := steadyOf(t, Config{Profile: prof, Behaviour: beh, Seed: 3}, p, n)
+					if end.Status != "ok" || base == nil {
+						t.Fatalf("baseline run: %+v", end)
+					}
+					// When every session connects the moved bytes are exact. When
+					// one runs out of memory its partial allocations are freed,
+					// and the holes they leave can make a later request take a
+					// whole free block (up to HeaderSize+MinBlock-4 extra bytes
+					// each): allow a few such blocks then.
+					slack := int64(0)
+					if failed := len(events(msgs, wire.EventSessionFailed)); failed > 0 {
+						slack = int64(4 * (heap.HeaderSize + heap.MinBlock))
+						t.Logf("%d of %d sessions ran out of memory; allowing %d bytes of fragmentation slack", failed, n, slack)
+					}
+					check := func(what string, got, want int64) {
+						t.Helper()
+						if got < want-slack || got > want+slack {
+							t.Errorf("%s: %d, want %d (±%d)", what, got, want, slack)
+						}
+					}
+					opts := DefaultOptions(mustProfile(t, prof))
+					opts.WSTaskStackInExtRAM = true
+					st, end, _, _ := steadyOf(t, Config{Profile: prof, Behaviour: beh, Seed: 3, Options: opts}, p, n)
+					if end.Status != "ok" {
+						t.Fatalf("stack-ext run: %+v", end)
+					}
+					check("stack option: internal free rise (want stack+header)", int64(st.InternalFree)-int64(base.InternalFree), int64(stack+hdr))
+					if got, want := int64(base.SPIRAMFree)-int64(st.SPIRAMFree), int64(stack+hdr); got != want {
+						t.Errorf("stack option: SPIRAM free fell by %d, want %d", got, want)
+					}
+					opts.WSAllocInExtRAM = true
+					both, end, _, _ := steadyOf(t, Config{Profile: prof, Behaviour: beh, Seed: 3, Options: opts}, p, n)
+					if end.Status != "ok" {
+						t.Fatalf("both run: %+v", end)
+					}
+					want := int64(stack + hdr + wsClientStruct + hdr + wsConfigStorage + hdr)
+					check("both options: internal free rise (want stack+struct+config+3 headers)", int64(both.InternalFree)-int64(base.InternalFree), want)
+					if got := int64(base.SPIRAMFree) - int64(both.SPIRAMFree); got != want {
+						t.Errorf("both options: SPIRAM free fell by %d, want %d", got, want)
+					}
+					t.Logf("internal free at steady: default %d, stack-ext %d (+%d), both %d (+%d)", base.InternalFree,
+						st.InternalFree, st.InternalFree-base.InternalFree, both.InternalFree, both.InternalFree-base.InternalFree)
+				})
+			}
+		}
+	}
+}
+
+func mustProfile(t *testing.T, name string) Profile {
+	t.Helper()
+	p, err := ProfileByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestNoPSRAMBoard(t *testing.T) {
+	p := startPeer(t)
+	prof := mustProfile(t, "esp32s3-n8")
+	both := DefaultOptions(prof)
+	both.WSTaskStackInExtRAM, both.WSAllocInExtRAM = true, true
+	stackOnly := DefaultOptions(prof)
+	stackOnly.WSTaskStackInExtRAM = true
+	base, end, _, _ := steadyOf(t, Config{Profile: prof.Name, Seed: 5}, p, 2)
+	if end.Status != "ok" {
+		t.Fatalf("default variant: %+v", end)
+	}
+	tests := []struct {
+		name      string
+		beh       string
+		opts      wire.Options
+		status    string
+		errSubstr string
+	}{
+		{"fallback keeps working", wire.BehaviourFallback, both, "ok", ""},
+		{"strict alloc option fails init", wire.BehaviourStrict, both, "failed", "esp_websocket_client_init returned NULL"},
+		{"strict stack option fails start", wire.BehaviourStrict, stackOnly, "failed", "esp_websocket_client_start returned ESP_FAIL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, end, msgs, text := steadyOf(t, Config{Profile: prof.Name, Behaviour: tt.beh, Options: tt.opts, Seed: 5}, p, 2)
+			if end.Status != tt.status || !strings.Contains(end.Err, tt.errSubstr) {
+				t.Fatalf("RunEnd %+v, want status %s with %q", end, tt.status, tt.errSubstr)
+			}
+			fails := events(msgs, wire.EventAllocFailed)
+			if len(fails) == 0 || fails[0].Err&int32(heap.CapSPIRAM) == 0 {
+				t.Errorf("no SPIRAM EventAllocFailed: %+v", fails)
+			}
+			switch tt.status {
+			case "ok":
+				if len(events(msgs, wire.EventSessionConnected)) != 2 {
+					t.Errorf("want 2 connected sessions")
+				}
+				if s.InternalFree != base.InternalFree {
+					t.Errorf("fallback internal free %d, want the all-internal figure %d", s.InternalFree, base.InternalFree)
+				}
+				if !strings.Contains(text, "falling back") {
+					t.Error("console does not say it fell back")
+				}
+			case "failed":
+				sf := events(msgs, wire.EventSessionFailed)
+				if len(sf) != 1 || sf[0].Session != 0 {
+					t.Errorf("session failed events: %+v", sf)
+				}
+				if !strings.Contains(text, "E (") {
+					t.Error("no error log line on the console")
+				}
+				if _, done := lastSample(msgs, wire.PhaseDone); done != nil {
+					t.Error("no samples after the failure")
+				}
+			}
+		})
+	}
+}
+
+func TestPSRAMFailFault(t *testing.T) {
+	p := startPeer(t)
+	prof := mustProfile(t, "esp32s3-n8r8")
+	o := DefaultOptions(prof)
+	o.WSAllocInExtRAM = true
+	for _, beh := range []string{wire.BehaviourFallback, wire.BehaviourStrict} {
+		t.Run(beh, func(t *testing.T) {
+			_, end, _, _ := steadyOf(t, Config{Profile: prof.Name, Behaviour: beh, Options: o, Faults: Faults{PSRAMFail: true}}, p, 1)
+			want := map[string]string{wire.BehaviourFallback: "ok", wire.BehaviourStrict: "failed"}[beh]
+			if end.Status != want {
+				t.Fatalf("status %s (%s), want %s", end.Status, end.Err, want)
+			}
+		})
+	}
+}
+
+func TestSessionsAreReal(t *testing.T) {
+	p := startPeer(t)
+	h := startBoard(t, Config{Profile: "esp32s3-n8r8", RootCAs: p.pool})
+	waitHello(h, 1)
+	// A long steady window in realtime would be slow; instead check the
+	// peer during a run that the test stops.
+	par := sweepParams(p, "live", 1)
+	par.HTTPSURL = ""
+	par.WindowMS = 600_000
+	h.send(wire.RunCommand(par).String())
+	h.waitFor("steady phase", 20e9, func(_ string, msgs []wire.Message) bool {
+		return len(events(msgs, wire.EventSessionConnected)) == 1
+	})
+	h.waitFor("the peer to see the websocket connection", 10e9, func(string, []wire.Message) bool { return p.openWS() == 1 })
+	h.send("stop")
+	_, msgs := h.waitFor("RunEnd", 20e9, func(_ string, msgs []wire.Message) bool {
+		for _, m := range msgs {
+			if e, ok := m.(*wire.RunEnd); ok {
+				return e.Status == "aborted"
+			}
+		}
+		return false
+	})
+	if s, _ := lastSample(msgs, wire.PhaseDone); s == nil || s.Sessions != 0 {
+		t.Errorf("after stop: %+v", s)
+	}
+	h.waitFor("peer connection closed", 10e9, func(string, []wire.Message) bool { return p.openWS() == 0 })
+
+	// A refused connection frees its memory and reports the error.
+	bad := sweepParams(p, "refused", 2)
+	bad.WSURL = "wss://127.0.0.1:1/ws"
+	bad.HTTPSURL = "https://127.0.0.1:1/"
+	end, msgs, _ := h.runAndWait(bad)
+	fails := events(msgs, wire.EventSessionFailed)
+	if end.Status != "ok" || len(fails) != 2 || fails[0].Err != espErrTLSFailedConnect {
+		t.Errorf("refused: end %+v, failures %+v", end, fails)
+	}
+	b, _ := lastSample(msgs, wire.PhaseBaseline)
+	d, _ := lastSample(msgs, wire.PhaseDone)
+	if b.InternalFree != d.InternalFree {
+		t.Errorf("refused sessions leaked: internal free %d before, %d after", b.InternalFree, d.InternalFree)
+	}
+}
+
+func TestCommandsAreAnswered(t *testing.T) {
+	h := startBoard(t, Config{Profile: "esp32-wrover"})
+	waitHello(h, 1)
+	tests := []struct {
+		line string
+		ok   bool
+		err  string
+	}{
+		{"hello", true, ""},
+		{"owners", true, ""},
+		{"fault leak=100", true, ""},
+		{"fault bogus=1", false, "unknown fault"},
+		{"run scenario=sweep n=1", false, "needs ws_url"},
+		{"run scenario=nope", false, "unknown scenario"},
+		{"run n=1 n=2", false, "given twice"},
+		{"stop", false, "no run"},
+		{"frobnicate", false, "unknown command"},
+		{"bad line!", false, "column"},
+		{"wifi ssid=x pass=y", true, ""},
+	}
+	for i, tt := range tests {
+		h.send(tt.line)
+		_, msgs := h.waitFor("reply to "+tt.line, 5e9, func(_ string, msgs []wire.Message) bool {
+			n := 0
+			for _, m := range msgs {
+				if _, ok := m.(*wire.Reply); ok {
+					n++
+				}
+			}
+			return n == i+1
+		})
+		var r *wire.Reply
+		for _, m := range msgs {
+			if x, ok := m.(*wire.Reply); ok {
+				r = x
+			}
+		}
+		if r.OK != tt.ok || !strings.Contains(r.Err, tt.err) {
+			t.Errorf("%q: reply %+v, want ok=%v err~%q", tt.line, r, tt.ok, tt.err)
+		}
+	}
+	text, msgs := h.cap.snapshot()
+	if strings.Contains(text, "pass=y") || strings.Contains(text, "ssid=x") {
+		t.Error("wifi credentials echoed")
+	}
+	var owners int
+	for _, m := range msgs {
+		if o, ok := m.(*wire.Owners); ok {
+			owners += len(o.Entries)
+		}
+	}
+	if owners == 0 {
+		t.Error("owners command sent no entries")
+	}
+}
+
+func TestBootMatchesFactsSheet(t *testing.T) {
+	for _, prof := range Profiles() {
+		t.Run(prof.Name, func(t *testing.T) {
+			b, err := New(Config{Profile: prof.Name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := &machine{b: b, out: newOutput(t.Context(), discard{}), reason: resetPowerOn, wsHWM: -1}
+			m.rng = newRand(1, 1)
+			if err := m.bootSequence(); err != nil {
+				t.Fatal(err)
+			}
+			// Free DEFAULT-capable internal heap at app start = facts §3,
+			// minus the PSRAM DMA reserve and the sampler.
+			got := m.heaps.Info(heap.CapInternal | heap.Cap8Bit | heap.CapDefault).Free
+			want := prof.FreeAtStart - (samplerStack + tcbSize + samplerBuffers + 3*heap.HeaderSize)
+			if prof.PSRAMSize > 0 {
+				want -= 32768 + heap.HeaderSize
+			}
+			if got != want {
+				t.Errorf("free 8-bit internal after boot = %d, want %d", got, want)
+			}
+			if err := m.heaps.Check(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
