@@ -277,6 +277,30 @@ func TestPortAgainstFakeServer(t *testing.T) {
 			},
 		},
 		{
+			// ser2net 4.3.11 opens with exactly these bytes (seen on the
+			// wire in the ser2net test's set-up); a server that says DO
+			// first and never answers our WILL must still be accepted.
+			name: "server_opening_negotiation_like_ser2net_needs_no_answers",
+			behave: behaviour{silent: true, greeting: []byte{
+				cmdIAC, cmdWILL, optSGA, cmdIAC, cmdDO, optSGA,
+				cmdIAC, cmdWILL, optEcho, cmdIAC, cmdDONT, optEcho,
+				cmdIAC, cmdDO, optBinary, cmdIAC, cmdWILL, optBinary,
+				cmdIAC, cmdDO, optComPort,
+			}},
+			run: func(t *testing.T, p *Port, fc *fakeConn) {
+				fc.waitRaw(t, []byte{cmdIAC, cmdDONT, optEcho})
+				raw := fc.rawCopy()
+				for _, once := range [][]byte{
+					{cmdIAC, cmdDONT, optEcho}, {cmdIAC, cmdWILL, optBinary},
+					{cmdIAC, cmdDO, optBinary}, {cmdIAC, cmdWILL, optComPort},
+				} {
+					if n := bytes.Count(raw, once); n != 1 {
+						t.Errorf("client sent % x %d times, want once; raw % x", once, n, raw)
+					}
+				}
+			},
+		},
+		{
 			name: "refuses_unknown_options_and_echo",
 			behave: behaviour{greeting: []byte{
 				cmdIAC, cmdDO, 24, // TERMINAL-TYPE

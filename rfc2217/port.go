@@ -196,19 +196,20 @@ func newPort(conn net.Conn, t Target, opts Options) *Port {
 	if p.maxBuf <= 0 {
 		p.maxBuf = defaultMaxBuffered
 	}
+	p.us[optBinary], p.him[optBinary] = optWantYes, optWantYes
+	p.us[optSGA], p.him[optSGA] = optWantYes, optWantYes
+	p.us[optComPort] = optWantYes
 	go p.readLoop()
 	go p.writeLoop()
 	return p
 }
 
 func (p *Port) setup(ctx context.Context, opts Options) error {
-	// Ask for BINARY first: the server answers in order, so by the time the
-	// COM-PORT-OPTION answer arrives the BINARY answers (if any) have too.
-	p.mu.Lock()
-	p.us[optBinary], p.him[optBinary] = optWantYes, optWantYes
-	p.us[optSGA], p.him[optSGA] = optWantYes, optWantYes
-	p.us[optComPort] = optWantYes
-	p.mu.Unlock()
+	// The option states were set to WantYes before the reader started
+	// (newPort), so a server that opens with its own DO/WILL (ser2net does)
+	// is taken as agreeing, not answered twice. Ask for BINARY first: the
+	// server answers in order, so by the time the COM-PORT-OPTION answer
+	// arrives the BINARY answers (if any) have too.
 	var req []byte
 	req = append(req, negotiation(cmdWILL, optBinary)...)
 	req = append(req, negotiation(cmdDO, optBinary)...)
