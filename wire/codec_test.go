@@ -372,3 +372,41 @@ func TestAppendMessage(t *testing.T) {
 		t.Fatalf("dst became %q", out)
 	}
 }
+
+// TestDecodeAcceptsEveryIntegerForm checks that a field decodes whatever
+// MessagePack integer form the sender chose, as long as the value fits: a C
+// encoder may write fixed widths instead of the smallest form.
+func TestDecodeAcceptsEveryIntegerForm(t *testing.T) {
+	want := benchSample()
+	be := func(b []byte, v uint64, n int) []byte {
+		for i := n - 1; i >= 0; i-- {
+			b = append(b, byte(v>>(8*i)))
+		}
+		return b
+	}
+	fields := func(seq []byte) []byte {
+		b := msgp.AppendArrayHeader(nil, 11)
+		b = append(b, seq...)
+		b = be(append(b, 0xcf), want.TimeUS, 8)                    // uint64 form
+		b = append(b, 0xd0, byte(want.Phase), 0xcc, want.Sessions) // int8 and uint8 forms
+		for _, v := range []uint32{want.InternalFree, want.InternalMinFree, want.InternalLargest,
+			want.SPIRAMFree, want.SPIRAMMinFree, want.SPIRAMLargest} {
+			b = be(append(b, 0xd3), uint64(v), 8) // int64 form
+		}
+		return be(append(b, 0xd2), uint64(uint32(want.WSStackHWM)), 4) // int32 form
+	}
+	got, err := Decode(TypeSample, fields(be([]byte{0xce}, uint64(want.Seq), 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	// A value that does not fit is an error, not a silent truncation.
+	if _, err := Decode(TypeSample, fields(be([]byte{0xcf}, 1<<32, 8))); err == nil {
+		t.Fatal("a seq of 2^32 decoded into a uint32")
+	}
+	if _, err := Decode(TypeSample, fields([]byte{0xff})); err == nil {
+		t.Fatal("a seq of -1 decoded into a uint32")
+	}
+}

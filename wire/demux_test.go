@@ -86,17 +86,22 @@ func runDemux(in []byte, cuts []int) demuxResult {
 // stream was cut into Feed calls.
 func merged(chunks []Chunk) []piece {
 	var out []piece
+	var text []byte // text not yet closed by a frame
+	flush := func() {
+		if len(text) > 0 {
+			out = append(out, txt(string(text)))
+			text = text[:0]
+		}
+	}
 	for _, c := range chunks {
 		if c.Kind == ChunkText {
-			if n := len(out); n > 0 && out[n-1].typ == 0 {
-				out[n-1].text += string(c.Text)
-				continue
-			}
-			out = append(out, txt(string(c.Text)))
+			text = append(text, c.Text...)
 			continue
 		}
+		flush()
 		out = append(out, frm(c.Type, string(c.Payload)))
 	}
+	flush()
 	return out
 }
 
