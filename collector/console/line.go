@@ -255,10 +255,7 @@ func StripHostTime(s string) string {
 		return s
 	}
 	rest := strings.TrimPrefix(s[taken:], " ")
-	if strings.HasPrefix(rest, "-> ") {
-		rest = rest[3:]
-	}
-	return rest
+	return strings.TrimPrefix(rest, "-> ")
 }
 
 // stampLike reports whether s consists only of timestamp characters; with

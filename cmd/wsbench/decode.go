@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wsbench/wsbench/collector"
+	"github.com/wsbench/wsbench/record"
+)
+
+func newDecodeCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "decode FILE",
+		Short: "Print the records of a raw capture (raw.bin) or a record stream (records.msgp)",
+		Long: `Print the records of FILE, one per line.
+
+FILE is a raw capture (raw.bin: decoded again exactly as the live capture
+decoded it, with host times from raw.idx beside it) or a record stream
+(records.msgp). Which one is told by the name (.bin, .msgp) or, failing
+that, by the content.
+
+--json prints one JSON object per line with a "type" field (hello, sample,
+event, run_start, run_end, heap_detail, owners, reply, console, watchdog,
+panic, stack_overflow, brownout, reset, note) and the common fields host_ns,
+offset and segment.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDecode(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON lines")
+	return cmd
+}
+
+func runDecode(stdout, stderr io.Writer, path string, asJSON bool) error {
+	isRecords, err := isRecordStream(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(stdout, 64<<10)
+	defer w.Flush()
+	var printErr error
+	print := func(r record.Record) {
+		if printErr != nil {
+			return
+		}
+		if asJSON {
+			b, err := json.Marshal(r)
+			if err != nil {
+				printErr = fmt.Errorf("%s: record at byte %d: %w", path, r.Offset, err)
+				return
+			}
+			w.Write(b)
+			w.WriteByte('\n')
+			return
+		}
+		w.WriteString(collector.Format(r))
+		w.WriteByte('\n')
+	}
+	if isRecords {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		rd := record.NewReader(f, path)
+		for printErr == nil {
+			r, err := rd.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				w.Flush()
+				return err
+			}
+			print(r)
+		}
+		return printErr
+	}
+	res, err := collector.DecodeRaw(path, func(r record.Record, _ []byte) { print(r) })
+	w.Flush()
+	for _, warn := range res.Warnings {
+		fmt.Fprintln(stderr, "wsbench decode: warning:", warn)
+	}
+	if err != nil {
+		return err
+	}
+	return printErr
+}
+
+// isRecordStream tells a records.msgp from a raw capture: by name, else by
+// whether the file starts like a record envelope (a 5-element array whose
+// first element is a known record type) and its first record reads.
+func isRecordStream(path string) (bool, error) {
+	switch {
+	case strings.HasSuffix(path, ".msgp"):
+		return true, nil
+	case strings.HasSuffix(path, ".bin"):
+		return false, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	head := make([]byte, 2)
+	if n, _ := io.ReadFull(f, head); n < 2 || head[0] != 0x95 || head[1] == 0 || head[1] > 0x7f {
+		return false, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return false, err
+	}
+	_, err = record.NewReader(f, path).Next()
+	return err == nil, nil
+}
