@@ -109,6 +109,10 @@ func (m *machine) handler(ctx context.Context) error {
 			return nil
 		}
 		if !queued {
+			if m.now >= end {
+				dropped++ // arrived but never handled within the window
+				continue
+			}
 			if m.now < t {
 				// The task blocked waiting for data: IDLE0 ran.
 				if err := m.advance(ctx, t-m.now); err != nil {
@@ -164,7 +168,7 @@ func (m *machine) handler(ctx context.Context) error {
 		}
 	}
 	if len(jobs) > 0 || dropped > 0 {
-		m.logf('W', "wsbench", "handler: %d events dropped (queue full), %d unfinished at the end of the window", dropped, len(jobs))
+		m.logf('W', "wsbench", "handler: %d events dropped or left unhandled, %d unfinished at the end of the window", dropped, len(jobs))
 	}
 	m.setPhase(wire.PhaseTeardown)
 	if queued {

@@ -122,7 +122,7 @@ const (
 	workerStack      = 3072
 	workerQueueDepth = 8
 	workerQueueItem  = 16
-	workerSlice      = 10_000 // µs of work between vTaskDelay(1) in the worker, our design
+	workerSlice      = 50_000 // µs of work between vTaskDelay(1) in the worker, our design
 )
 
 // Error codes (esp_err.h, esp_tls_errors.h).
