@@ -24,10 +24,11 @@ type Options struct {
 	Dir string
 	// Source describes what is captured (port and baud), for capture.json.
 	Source string
-	// OnRecord, when set, receives every record in order, from the
-	// capture's goroutine and outside its locks: it may call Send. It must
-	// not block for long (a serial driver buffers only a few KiB); hand
-	// records to another goroutine, e.g. with a Queue.
+	// OnRecord, when set, receives every record in order, from a delivery
+	// goroutine of its own and outside the capture's locks: it may call
+	// Send (not Stop or Close). Reading never waits for it: while it
+	// blocks, records queue in memory. The capture ends (Done, Wait, Stop)
+	// only after it has returned for the last record.
 	OnRecord func(record.Record)
 	// FlushInterval is how often buffered files are flushed (default 1 s).
 	FlushInterval time.Duration
@@ -69,8 +70,11 @@ type Capture struct {
 	conF    *os.File
 	con     *bufio.Writer
 	queue   []record.Record
-	werr    error // first error writing an output file
-	err     error // why the capture ended, if it failed
+	wake    chan struct{} // a record was queued
+	ending  bool          // no more records will be queued
+	drained chan struct{} // the delivery goroutine has delivered the last record
+	werr    error         // first error writing an output file
+	err     error         // why the capture ended, if it failed
 	started time.Time
 	ended   time.Time
 	tsBuf   []byte
@@ -115,7 +119,8 @@ func Start(ctx context.Context, open Opener, opt Options) (*Capture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capture: %w", err)
 	}
-	c := &Capture{opt: opt, open: open, done: make(chan struct{}), port: &ownedPort{Port: p}, started: time.Now()}
+	c := &Capture{opt: opt, open: open, done: make(chan struct{}), port: &ownedPort{Port: p}, started: time.Now(),
+		wake: make(chan struct{}, 1), drained: make(chan struct{})}
 	files := []struct {
 		f    **os.File
 		name string
@@ -133,6 +138,7 @@ func Start(ctx context.Context, open Opener, opt Options) (*Capture, error) {
 	c.con = bufio.NewWriterSize(c.conF, 32<<10)
 	c.pl = newPipeline(c.emit)
 	ctx, c.cancel = context.WithCancel(ctx)
+	go c.deliver()
 	go c.run(ctx)
 	go func() {
 		// Unblock a Read that does not time out.
@@ -165,6 +171,12 @@ func (c *Capture) Wait() (Stats, error) {
 func (c *Capture) Stop() (Stats, error) {
 	c.cancel()
 	return c.Wait()
+}
+
+// Close ends the capture like Stop and returns the error that ended it.
+func (c *Capture) Close() error {
+	_, err := c.Stop()
+	return err
 }
 
 // Stats returns the counters so far.
@@ -234,6 +246,10 @@ func (c *Capture) emit(r record.Record, payload []byte) {
 	}
 	if c.opt.OnRecord != nil {
 		c.queue = append(c.queue, r)
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -249,17 +265,24 @@ func (c *Capture) logLine(ns int64, prefix, text string) {
 	}
 }
 
-// deliver hands queued records to OnRecord, outside the lock.
+// deliver hands queued records to OnRecord, in order, outside the lock.
 func (c *Capture) deliver() {
-	if c.opt.OnRecord == nil {
-		return
-	}
-	c.mu.Lock()
-	q := c.queue
-	c.queue = nil
-	c.mu.Unlock()
-	for _, r := range q {
-		c.opt.OnRecord(r)
+	defer close(c.drained)
+	for {
+		c.mu.Lock()
+		q, ending := c.queue, c.ending
+		c.queue = nil
+		c.mu.Unlock()
+		for _, r := range q {
+			c.opt.OnRecord(r)
+		}
+		if len(q) > 0 {
+			continue
+		}
+		if ending {
+			return
+		}
+		<-c.wake
 	}
 }
 
@@ -317,7 +340,6 @@ func (c *Capture) run(ctx context.Context) {
 				break
 			}
 		}
-		c.deliver()
 		c.mu.Lock()
 		werr := c.werr
 		c.mu.Unlock()
@@ -376,7 +398,6 @@ func (c *Capture) reopen(ctx context.Context) bool {
 		c.mu.Lock()
 		_ = c.flushLocked(false)
 		c.mu.Unlock()
-		c.deliver()
 	}
 }
 
@@ -425,8 +446,13 @@ func (c *Capture) finish(runErr error) {
 		runErr = err
 	}
 	c.err = runErr
+	c.ending = true
 	c.mu.Unlock()
-	c.deliver()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	<-c.drained
 	close(c.done)
 }
 

@@ -19,9 +19,7 @@ import (
 // capture notices cancellation promptly; a Port whose Read blocks is closed
 // to unblock it. Read returns io.EOF only when the source has ended for good
 // (a file); any other error means the port was lost and is reopened.
-type Port interface {
-	io.ReadWriteCloser
-}
+type Port = io.ReadWriteCloser
 
 // LineControl is implemented by ports that drive the modem lines (a USB
 // serial bridge). ESP32 boards wire RTS to EN (reset) and DTR to GPIO0
