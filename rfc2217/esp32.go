@@ -38,10 +38,10 @@ const (
 // table above); esptool gets the same state from its preceding ClassicReset.
 func (p *Port) ResetESP32(ctx context.Context) error {
 	steps := []func() error{
-		func() error { return p.SetDTR(ctx, false) },
-		func() error { return p.SetRTS(ctx, true) },
+		func() error { return p.SetDTRContext(ctx, false) },
+		func() error { return p.SetRTSContext(ctx, true) },
 		func() error { return sleep(ctx, resetHoldTime) },
-		func() error { return p.SetRTS(ctx, false) },
+		func() error { return p.SetRTSContext(ctx, false) },
 	}
 	return runSteps("reset ESP32", steps)
 }
@@ -51,13 +51,13 @@ func (p *Port) ResetESP32(ctx context.Context) error {
 // 100 ms, then released while IO0 is held low for 50 ms more.
 func (p *Port) ResetESP32Bootloader(ctx context.Context) error {
 	steps := []func() error{
-		func() error { return p.SetDTR(ctx, false) }, // IO0 high
-		func() error { return p.SetRTS(ctx, true) },  // EN low: in reset
+		func() error { return p.SetDTRContext(ctx, false) }, // IO0 high
+		func() error { return p.SetRTSContext(ctx, true) },  // EN low: in reset
 		func() error { return sleep(ctx, resetHoldTime) },
-		func() error { return p.SetDTR(ctx, true) },  // IO0 low
-		func() error { return p.SetRTS(ctx, false) }, // EN high: out of reset, samples IO0
+		func() error { return p.SetDTRContext(ctx, true) },  // IO0 low
+		func() error { return p.SetRTSContext(ctx, false) }, // EN high: out of reset, samples IO0
 		func() error { return sleep(ctx, bootStrapDelay) },
-		func() error { return p.SetDTR(ctx, false) }, // IO0 high again
+		func() error { return p.SetDTRContext(ctx, false) }, // IO0 high again
 	}
 	return runSteps("reset ESP32 into bootloader", steps)
 }

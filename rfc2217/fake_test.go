@@ -389,7 +389,7 @@ func TestPortAgainstFakeServer(t *testing.T) {
 				if err := p.SetBaudRate(ctx, 115200); !errors.Is(err, ErrNoAck) {
 					t.Fatalf("got %v, want ErrNoAck", err)
 				}
-				if err := p.SetDTR(ctx, true); !errors.Is(err, ErrNoAck) {
+				if err := p.SetDTRContext(ctx, true); !errors.Is(err, ErrNoAck) {
 					t.Fatalf("SetDTR: got %v, want ErrNoAck", err)
 				}
 				fc.send([]byte("ok"))
@@ -417,10 +417,10 @@ func TestPortAgainstFakeServer(t *testing.T) {
 			run: func(t *testing.T, p *Port, fc *fakeConn) {
 				c, cancel := context.WithTimeout(ctx, time.Second)
 				defer cancel()
-				if err := p.SetDTR(c, true); err != nil {
+				if err := p.SetDTRContext(c, true); err != nil {
 					t.Fatal(err)
 				}
-				if err := p.SetRTS(c, false); err != nil {
+				if err := p.SetRTSContext(c, false); err != nil {
 					t.Fatal(err)
 				}
 				fc.waitRaw(t, []byte{cmdIAC, cmdSB, optComPort, cpSetControl, ctlDTROn, cmdIAC, cmdSE})
@@ -431,7 +431,7 @@ func TestPortAgainstFakeServer(t *testing.T) {
 			name:   "set_control_answer_with_other_state_is_rejected",
 			behave: behaviour{controlReply: func(byte) byte { return ctlDTROff }},
 			run: func(t *testing.T, p *Port, fc *fakeConn) {
-				err := p.SetDTR(ctx, true)
+				err := p.SetDTR(true) // the go.bug.st/serial-shaped method
 				if !errors.Is(err, ErrRejected) {
 					t.Fatalf("got %v, want ErrRejected", err)
 				}
@@ -534,7 +534,7 @@ func TestPortAgainstFakeServer(t *testing.T) {
 				if _, err := p.Write([]byte("x")); !errors.Is(err, ErrConnectionLost) {
 					t.Fatalf("Write after loss: %v", err)
 				}
-				if err := p.SetRTS(ctx, true); !errors.Is(err, ErrConnectionLost) {
+				if err := p.SetRTSContext(ctx, true); !errors.Is(err, ErrConnectionLost) {
 					t.Fatalf("SetRTS after loss: %v", err)
 				}
 			},
@@ -575,6 +575,25 @@ func TestPortAgainstFakeServer(t *testing.T) {
 				p.SetReadTimeout(5 * time.Second)
 				if n, err := p.Read(make([]byte, 8)); n != 1 || err != nil {
 					t.Fatalf("Read = %d, %v; want 1, nil", n, err)
+				}
+			},
+		},
+		{
+			name: "options_read_timeout_applies_from_dial",
+			opts: Options{ReadTimeout: 30 * time.Millisecond},
+			run: func(t *testing.T, p *Port, fc *fakeConn) {
+				if n, err := p.Read(make([]byte, 8)); n != 0 || err != nil {
+					t.Fatalf("Read = %d, %v; want 0, nil", n, err)
+				}
+			},
+		},
+		{
+			name: "options_release_lines_sends_rts_off_then_dtr_off",
+			opts: Options{ReleaseLines: true},
+			run: func(t *testing.T, p *Port, fc *fakeConn) {
+				want := []byte{ctlRTSOff, ctlDTROff}
+				if got := controlSequence(fc.rawCopy()); !bytes.Equal(got, want) {
+					t.Fatalf("SET-CONTROL sequence %v, want %v", got, want)
 				}
 			},
 		},
@@ -622,6 +641,13 @@ func TestPortAgainstFakeServer(t *testing.T) {
 		})
 	}
 }
+
+// A Port drives the lines through the same method set as go.bug.st/serial's
+// Port (and collector.LineControl).
+var _ interface {
+	SetDTR(bool) error
+	SetRTS(bool) error
+} = (*Port)(nil)
 
 func TestDialFailures(t *testing.T) {
 	tests := []struct {

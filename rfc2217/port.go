@@ -77,6 +77,12 @@ type Options struct {
 	// WriteTimeout bounds each write to the socket; a write that times out
 	// counts as a lost connection. Zero: no bound.
 	WriteTimeout time.Duration
+	// ReadTimeout is the initial SetReadTimeout: each Read returns (0, nil)
+	// after this long without data. Zero: Read blocks until data or loss.
+	ReadTimeout time.Duration
+	// ReleaseLines de-asserts RTS then DTR after the settings (see
+	// Port.ReleaseLines), so that an ESP32 board runs.
+	ReleaseLines bool
 	// MaxBuffered caps serial bytes received but not yet Read (default
 	// 1 MiB); when full the port stops reading the socket and TCP flow
 	// control holds the server back.
@@ -174,18 +180,19 @@ func Opener(rawURL string, opts Options) func(context.Context) (io.ReadWriteClos
 
 func newPort(conn net.Conn, t Target, opts Options) *Port {
 	p := &Port{
-		addr:       t.Addr,
-		conn:       conn,
-		ackTimeout: opts.AckTimeout,
-		ignoreCtl:  opts.IgnoreSetControlAck || t.IgnoreSetControlAck,
-		wtimeout:   opts.WriteTimeout,
-		maxBuf:     opts.MaxBuffered,
-		replies:    make(chan []byte, 64),
-		done:       make(chan struct{}),
-		readerDone: make(chan struct{}),
-		writerDone: make(chan struct{}),
-		changed:    make(chan struct{}),
-		acks:       make(map[byte]chan []byte),
+		addr:        t.Addr,
+		conn:        conn,
+		ackTimeout:  opts.AckTimeout,
+		ignoreCtl:   opts.IgnoreSetControlAck || t.IgnoreSetControlAck,
+		wtimeout:    opts.WriteTimeout,
+		maxBuf:      opts.MaxBuffered,
+		readTimeout: opts.ReadTimeout,
+		replies:     make(chan []byte, 64),
+		done:        make(chan struct{}),
+		readerDone:  make(chan struct{}),
+		writerDone:  make(chan struct{}),
+		changed:     make(chan struct{}),
+		acks:        make(map[byte]chan []byte),
 	}
 	if p.ackTimeout <= 0 {
 		p.ackTimeout = t.Timeout
@@ -246,6 +253,11 @@ func (p *Port) setup(ctx context.Context, opts Options) error {
 	}
 	if opts.StopBits != 0 {
 		if err := p.SetStopSize(ctx, opts.StopBits); err != nil {
+			return err
+		}
+	}
+	if opts.ReleaseLines {
+		if err := p.ReleaseLines(ctx); err != nil {
 			return err
 		}
 	}
@@ -645,9 +657,18 @@ func (p *Port) setControl(ctx context.Context, v byte) error {
 	return p.request(ctx, what, cpSetControl, []byte{v}, !p.ignoreCtl, expectByte(v, controlName))
 }
 
-// SetDTR sets the DTR line (SET-CONTROL 8/9). Unless ign_set_control is in
-// effect it waits for the server to confirm the new state.
-func (p *Port) SetDTR(ctx context.Context, on bool) error {
+// SetDTR sets the DTR line (SET-CONTROL 8/9) and, unless ign_set_control
+// is in effect, waits up to the ack timeout for the server to confirm it. It
+// has the signature of go.bug.st/serial's Port.SetDTR, so a Port can stand
+// in where a local serial port drives the lines; SetDTRContext takes a
+// context.
+func (p *Port) SetDTR(on bool) error { return p.SetDTRContext(context.Background(), on) }
+
+// SetRTS sets the RTS line (SET-CONTROL 11/12), like SetDTR.
+func (p *Port) SetRTS(on bool) error { return p.SetRTSContext(context.Background(), on) }
+
+// SetDTRContext is SetDTR with a context bounding the wait.
+func (p *Port) SetDTRContext(ctx context.Context, on bool) error {
 	v := ctlDTROff
 	if on {
 		v = ctlDTROn
@@ -655,13 +676,23 @@ func (p *Port) SetDTR(ctx context.Context, on bool) error {
 	return p.setControl(ctx, v)
 }
 
-// SetRTS sets the RTS line (SET-CONTROL 11/12), like SetDTR.
-func (p *Port) SetRTS(ctx context.Context, on bool) error {
+// SetRTSContext is SetRTS with a context bounding the wait.
+func (p *Port) SetRTSContext(ctx context.Context, on bool) error {
 	v := ctlRTSOff
 	if on {
 		v = ctlRTSOn
 	}
 	return p.setControl(ctx, v)
+}
+
+// ReleaseLines de-asserts RTS, then DTR: the state in which an ESP32 board
+// runs its application. The order matters: DTR released while RTS is still
+// asserted would pull EN low and reset the chip (see esp32.go).
+func (p *Port) ReleaseLines(ctx context.Context) error {
+	if err := p.SetRTSContext(ctx, false); err != nil {
+		return err
+	}
+	return p.SetDTRContext(ctx, false)
 }
 
 // SetBreak sets or clears the BREAK condition (SET-CONTROL 5/6).

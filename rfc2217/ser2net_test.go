@@ -357,7 +357,7 @@ func TestSer2net(t *testing.T) {
 			t.Fatalf("dial (kickolduser takes the port over): %v", err)
 		}
 		defer q.Close()
-		if err := q.SetDTR(ctx, true); !errors.Is(err, ErrNoAck) {
+		if err := q.SetDTRContext(ctx, true); !errors.Is(err, ErrNoAck) {
 			t.Fatalf("SetDTR on a pty behind ser2net: got %v, want ErrNoAck", err)
 		}
 		want := []byte("still alive \xff\xff after a timed-out request")
@@ -369,7 +369,7 @@ func TestSer2net(t *testing.T) {
 		}
 	})
 	t.Run("esp32_reset_sequences_with_ign_set_control", func(t *testing.T) {
-		q, err := Dial(ctx, srv.url("ign_set_control"), Options{Baud: 115200})
+		q, err := Dial(ctx, srv.url("ign_set_control"), Options{Baud: 115200, ReleaseLines: true})
 		if err != nil {
 			t.Fatalf("dial: %v", err)
 		}
