@@ -26,6 +26,15 @@ import (
 // DTR state after each RTS change, a work-around for Windows usbser.sys
 // adapters; that concerns the machine owning the USB port (the RFC 2217
 // server), so it is not repeated here.
+//
+// Servers differ in what they do with these messages. ser2net applies each
+// SET-CONTROL to the device as it arrives and answers it, except when the
+// device refuses the ioctl (a pty), where it sends no answer. esptool's RFC
+// 2217 server (esp_rfc2217_server/esp_port_manager.py, EspPortManager)
+// answers none of them: it recognises the start of a sequence (DTR on: run
+// its own bootloader reset; RTS off outside download mode: run HardReset)
+// with local timing and drops the rest. Use ?ign_set_control with it, as
+// esptool's documentation does.
 const (
 	resetHoldTime  = 100 * time.Millisecond // esptool: time.sleep(0.1) with EN low
 	bootStrapDelay = 50 * time.Millisecond  // esptool: DEFAULT_RESET_DELAY

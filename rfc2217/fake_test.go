@@ -257,6 +257,27 @@ func controlSequence(raw []byte) []byte {
 	return seq
 }
 
+// esptoolServerResets replays SET-CONTROL values through the rules of
+// esptool's RFC 2217 server (esp_rfc2217_server/esp_port_manager.py,
+// EspPortManager._telnet_process_subnegotiation) and counts the resets it
+// would run: DTR off leaves download mode, RTS off outside download mode runs
+// HardReset, DTR on outside download mode runs the bootloader reset.
+func esptoolServerResets(seq []byte) (hard, boot int) {
+	download := false
+	for _, v := range seq {
+		switch {
+		case v == ctlDTROff:
+			download = false
+		case v == ctlRTSOff && !download:
+			hard++
+		case v == ctlDTROn && !download:
+			download = true
+			boot++
+		}
+	}
+	return hard, boot
+}
+
 func TestPortAgainstFakeServer(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
@@ -449,8 +470,12 @@ func TestPortAgainstFakeServer(t *testing.T) {
 					t.Errorf("reset took %v, shorter than the %v EN-low hold", d, resetHoldTime)
 				}
 				want := []byte{ctlDTROff, ctlRTSOn, ctlRTSOff}
-				if got := controlSequence(fc.rawCopy()); !bytes.Equal(got, want) {
+				got := controlSequence(fc.rawCopy())
+				if !bytes.Equal(got, want) {
 					t.Fatalf("SET-CONTROL sequence %v, want %v", got, want)
+				}
+				if hard, boot := esptoolServerResets(got); hard != 1 || boot != 0 {
+					t.Errorf("esptool's server would run %d hard and %d bootloader resets, want 1 and 0", hard, boot)
 				}
 			},
 		},
@@ -461,8 +486,12 @@ func TestPortAgainstFakeServer(t *testing.T) {
 					t.Fatal(err)
 				}
 				want := []byte{ctlDTROff, ctlRTSOn, ctlDTROn, ctlRTSOff, ctlDTROff} // D0|R1|W0.1|D1|R0|W0.05|D0
-				if got := controlSequence(fc.rawCopy()); !bytes.Equal(got, want) {
+				got := controlSequence(fc.rawCopy())
+				if !bytes.Equal(got, want) {
 					t.Fatalf("SET-CONTROL sequence %v, want %v", got, want)
+				}
+				if hard, boot := esptoolServerResets(got); hard != 0 || boot != 1 {
+					t.Errorf("esptool's server would run %d hard and %d bootloader resets, want 0 and 1", hard, boot)
 				}
 			},
 		},

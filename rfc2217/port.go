@@ -81,7 +81,8 @@ type Options struct {
 	// after this long without data. Zero: Read blocks until data or loss.
 	ReadTimeout time.Duration
 	// ReleaseLines de-asserts RTS then DTR after the settings (see
-	// Port.ReleaseLines), so that an ESP32 board runs.
+	// Port.ReleaseLines), so that an ESP32 board runs. Leave it off for
+	// reconnects to esptool's RFC 2217 server, where it resets the chip.
 	ReleaseLines bool
 	// MaxBuffered caps serial bytes received but not yet Read (default
 	// 1 MiB); when full the port stops reading the socket and TCP flow
@@ -687,7 +688,9 @@ func (p *Port) SetRTSContext(ctx context.Context, on bool) error {
 
 // ReleaseLines de-asserts RTS, then DTR: the state in which an ESP32 board
 // runs its application. The order matters: DTR released while RTS is still
-// asserted would pull EN low and reset the chip (see esp32.go).
+// asserted would pull EN low and reset the chip (see esp32.go). Behind
+// esptool's own RFC 2217 server it does reset the chip: that server turns
+// every RTS-off into a hard reset (esp_rfc2217_server/esp_port_manager.py).
 func (p *Port) ReleaseLines(ctx context.Context) error {
 	if err := p.SetRTSContext(ctx, false); err != nil {
 		return err
