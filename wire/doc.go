@@ -9,6 +9,7 @@
 // The package is pure: it never opens a port or a file, never blocks, keeps
 // no global mutable state, and never panics or loses a byte on bad input.
 // Whatever the Demuxer cannot prove is a frame (magic, known type, length,
-// CRC) is passed on as text, and decoding allocates no more than the payload
-// it is given.
+// CRC) is passed on as text, and decoding allocates a bounded amount whatever
+// the payload claims (strings within the payload, arrays <= 512 and maps <= 64
+// elements).
 package wire
