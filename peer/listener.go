@@ -11,13 +11,12 @@ import (
 )
 
 // countConn is the TCP connection of a session: it counts wire bytes,
-// remembers when the client last sent anything, and releases the
-// connection slot exactly once when closed.
+// remembers when the client last sent anything and how reading ended, and
+// releases the session when closed unless a WebSocket handler holds it.
 type countConn struct {
 	net.Conn
 	s       *session
 	release func(*session)
-	once    sync.Once
 }
 
 func (c *countConn) Read(p []byte) (int, error) {
@@ -25,6 +24,14 @@ func (c *countConn) Read(p []byte) (int, error) {
 	if n > 0 {
 		c.s.bytesIn.Add(uint64(n))
 		c.s.lastRead.Store(time.Now().UnixNano())
+	}
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			c.s.readEnd.CompareAndSwap(readOpen, readTimedOut)
+		} else {
+			c.s.readEnd.CompareAndSwap(readOpen, readFailed)
+		}
 	}
 	return n, err
 }
@@ -39,7 +46,9 @@ func (c *countConn) Write(p []byte) (int, error) {
 
 func (c *countConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() { c.release(c.s) })
+	if !c.s.held.Load() {
+		c.release(c.s)
+	}
 	return err
 }
 
@@ -130,29 +139,35 @@ func (l *tlsListener) handshake(cc *countConn) {
 	defer l.wg.Done()
 	s := cc.s
 	tc := tls.Server(cc, l.conf)
-	ctx, cancel := context.WithTimeout(l.ctx, l.srv.cfg.HandshakeTimeout)
+	// A deadline rather than a context: on expiry the read fails with a
+	// timeout and the session is classified before anything closes it.
 	start := time.Now()
-	err := tc.HandshakeContext(ctx)
-	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
-	cancel()
-	if err != nil {
-		switch {
-		case timedOut:
-			s.setReason(ReasonHandshakeTimeout)
-			l.srv.reg.count(func(t *Totals) { t.HandshakeErrors++; t.HandshakeTimeouts++ })
-		case l.ctx.Err() != nil:
-			s.setReason(ReasonShutdown)
-		default:
-			s.setReason(ReasonHandshakeFailed)
-			l.srv.reg.count(func(t *Totals) { t.HandshakeErrors++ })
-		}
-		if l.ctx.Err() == nil {
-			s.fail("tls handshake: " + err.Error())
-			l.srv.cfg.Log.Info("peer: TLS handshake failed", "listener", l.name, "remote", s.remote, "err", err)
-		}
+	_ = cc.SetDeadline(start.Add(l.srv.cfg.HandshakeTimeout))
+	stop := context.AfterFunc(l.ctx, func() {
+		s.setReason(ReasonShutdown)
+		_ = cc.SetDeadline(time.Unix(1, 0))
+	})
+	err := tc.Handshake()
+	if !stop() || l.ctx.Err() != nil {
+		s.setReason(ReasonShutdown)
 		tc.Close()
 		return
 	}
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			s.setReason(ReasonHandshakeTimeout)
+			l.srv.reg.count(func(t *Totals) { t.HandshakeErrors++; t.HandshakeTimeouts++ })
+		} else {
+			s.setReason(ReasonHandshakeFailed)
+			l.srv.reg.count(func(t *Totals) { t.HandshakeErrors++ })
+		}
+		s.fail("tls handshake: " + err.Error())
+		l.srv.cfg.Log.Info("peer: TLS handshake failed", "listener", l.name, "remote", s.remote, "err", err)
+		tc.Close()
+		return
+	}
+	_ = cc.SetDeadline(time.Time{})
 	st := tc.ConnectionState()
 	s.mu.Lock()
 	s.handshakes++

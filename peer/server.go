@@ -235,9 +235,13 @@ func (s *Server) acquire() bool {
 	}
 }
 
+// release frees the session's connection slot and moves it to the history,
+// once.
 func (s *Server) release(sess *session) {
-	s.active.Add(-1)
-	s.reg.finish(sess, time.Now())
+	sess.released.Do(func() {
+		s.active.Add(-1)
+		s.reg.finish(sess, time.Now())
+	})
 }
 
 // Close stops the server at once: it closes listeners and every
@@ -449,16 +453,23 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.wsWG.Done()
+	// The library closes the connection itself on a close frame, before Read
+	// returns; holding the session keeps it open for the close reason.
+	sess.held.Store(true)
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
+		sess.held.Store(false) // not hijacked: net/http keeps serving it
 		sess.fail(err.Error())
 		return
 	}
+	defer s.release(sess)
 	sess.use(KindWebSocket, q.Get("tag"))
 	s.reg.count(func(t *Totals) { t.WebSockets++ })
 	// net/http leaves its header and write deadlines on a hijacked
-	// connection; the WebSocket runs under its own timeouts.
+	// connection, and its aborted background read looks like a timeout; the
+	// WebSocket runs under its own timeouts.
 	_ = sess.raw.SetDeadline(time.Time{})
+	sess.readEnd.Store(readOpen)
 	c.SetReadLimit(s.cfg.MaxMessageSize)
 
 	ctx, cancel := context.WithCancel(context.Background())

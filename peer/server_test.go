@@ -339,6 +339,12 @@ func TestTimeoutsCloseSlowClients(t *testing.T) {
 				}()
 				return c
 			},
+			reason: ReasonReadTimeout,
+			check: func(t *testing.T, tot Totals) {
+				if tot.ReadTimeouts != 1 {
+					t.Errorf("read timeouts %d, want 1", tot.ReadTimeouts)
+				}
+			},
 		},
 		{
 			name: "idle keep-alive connection hits the idle timeout",
@@ -352,6 +358,7 @@ func TestTimeoutsCloseSlowClients(t *testing.T) {
 				io.Copy(io.Discard, resp.Body)
 				return c
 			},
+			reason: ReasonReadTimeout,
 		},
 		{
 			name: "silent WebSocket hits the idle timeout",
@@ -575,8 +582,14 @@ func TestShutdownClosesEverythingAndLeavesNoGoroutines(t *testing.T) {
 					t.Errorf("client saw %v, want close status going away", err)
 				}
 			}
-			if tot := s.Counters().Totals; tot.Active != 0 {
-				t.Errorf("%d sessions still active after Shutdown", tot.Active)
+			snap := s.Counters()
+			if snap.Totals.Active != 0 {
+				t.Errorf("%d sessions still active after Shutdown", snap.Totals.Active)
+			}
+			for _, ss := range snap.Sessions {
+				if ss.Kind == KindWebSocket && ss.CloseReason != ReasonShutdown {
+					t.Errorf("websocket session %d closed for %q, want %q", ss.ID, ss.CloseReason, ReasonShutdown)
+				}
 			}
 			if _, err := hc.Get(s.HTTPSURL()); err == nil {
 				t.Error("request after Shutdown succeeded")

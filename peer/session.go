@@ -18,6 +18,8 @@ const (
 // Close reasons recorded on sessions.
 const (
 	ReasonClientClosed     = "client closed"
+	ReasonServerClosed     = "server closed" // e.g. after a 431 or a malformed request
+	ReasonReadTimeout      = "read timeout"  // HTTPS: header or keep-alive idle deadline
 	ReasonHandshakeFailed  = "handshake failed"
 	ReasonHandshakeTimeout = "handshake timeout"
 	ReasonIdleTimeout      = "idle timeout"
@@ -63,7 +65,8 @@ type Totals struct {
 	Handshakes        uint64 `json:"handshakes"`
 	HandshakeErrors   uint64 `json:"handshake_errors"`
 	HandshakeTimeouts uint64 `json:"handshake_timeouts"`
-	IdleTimeouts      uint64 `json:"idle_timeouts"`
+	IdleTimeouts      uint64 `json:"idle_timeouts"` // WebSockets silent for IdleTimeout
+	ReadTimeouts      uint64 `json:"read_timeouts"` // HTTPS connections closed by a header or keep-alive deadline
 	ReadLimitHits     uint64 `json:"read_limit_hits"`
 	WebSockets        uint64 `json:"websockets"`
 	Requests          uint64 `json:"requests"`
@@ -99,7 +102,7 @@ func (s Snapshot) Delta(prev Snapshot) Snapshot {
 		Accepted: t.Accepted - p.Accepted, Refused: t.Refused - p.Refused, Active: t.Active,
 		Handshakes: t.Handshakes - p.Handshakes, HandshakeErrors: t.HandshakeErrors - p.HandshakeErrors,
 		HandshakeTimeouts: t.HandshakeTimeouts - p.HandshakeTimeouts, IdleTimeouts: t.IdleTimeouts - p.IdleTimeouts,
-		ReadLimitHits: t.ReadLimitHits - p.ReadLimitHits, WebSockets: t.WebSockets - p.WebSockets,
+		ReadTimeouts: t.ReadTimeouts - p.ReadTimeouts, ReadLimitHits: t.ReadLimitHits - p.ReadLimitHits, WebSockets: t.WebSockets - p.WebSockets,
 		Requests: t.Requests - p.Requests, BytesIn: t.BytesIn - p.BytesIn, BytesOut: t.BytesOut - p.BytesOut,
 		PayloadIn: t.PayloadIn - p.PayloadIn, PayloadOut: t.PayloadOut - p.PayloadOut,
 		MessagesIn: t.MessagesIn - p.MessagesIn, MessagesOut: t.MessagesOut - p.MessagesOut, Errors: t.Errors - p.Errors,
@@ -148,6 +151,8 @@ func (s Snapshot) WithTag(tag string) Snapshot {
 			t.HandshakeTimeouts++
 		case ReasonIdleTimeout:
 			t.IdleTimeouts++
+		case ReasonReadTimeout:
+			t.ReadTimeouts++
 		case ReasonReadLimit:
 			t.ReadLimitHits++
 		}
@@ -182,6 +187,9 @@ type session struct {
 	msgsIn, msgsOut       atomic.Uint64
 	pushes, errs          atomic.Uint64
 	lastRead              atomic.Int64 // unix ns of the last byte read
+	readEnd               atomic.Int32 // how reading ended: readOpen, readFailed, readTimedOut
+	held                  atomic.Bool  // a WebSocket handler releases the session, not Close
+	released              sync.Once
 
 	mu          sync.Mutex
 	kind        string
@@ -237,6 +245,13 @@ func (s *session) use(kind, tag string) {
 	s.mu.Unlock()
 }
 
+// How a session's reading ended, to tell who closed it.
+const (
+	readOpen int32 = iota
+	readFailed
+	readTimedOut
+)
+
 // registry holds live sessions and a bounded history of closed ones.
 type registry struct {
 	mu       sync.Mutex
@@ -282,13 +297,25 @@ func (r *registry) count(f func(t *Totals)) {
 func (r *registry) finish(s *session, now time.Time) {
 	s.mu.Lock()
 	s.end = now
+	timedOut := false
 	if s.closeReason == "" {
-		s.closeReason = ReasonClientClosed
+		switch s.readEnd.Load() {
+		case readTimedOut:
+			s.closeReason = ReasonReadTimeout
+			timedOut = true
+		case readFailed:
+			s.closeReason = ReasonClientClosed
+		default:
+			s.closeReason = ReasonServerClosed
+		}
 	}
 	s.mu.Unlock()
 	st := s.stats()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if timedOut {
+		r.totals.ReadTimeouts++
+	}
 	delete(r.live, s.id)
 	addSession(&r.retained, st)
 	r.closed = append(r.closed, st)
