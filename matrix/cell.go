@@ -88,7 +88,7 @@ func runCell(ctx context.Context, dev Device, c rundir.Cell, opt Options) rundir
 // drive boots the board, checks its Hello, runs the scenario and waits for
 // its end. It returns the cell status and reason.
 func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Options, recs <-chan record.Record, match *bool) (string, string) {
-	if err := dev.Boot(ctx); err != nil {
+	if err := dev.Boot(ctx, capt.Send); err != nil {
 		if ctx.Err() != nil {
 			return rundir.StatusInterrupted, "interrupted while booting"
 		}

@@ -63,14 +63,6 @@ func (v Variant) Options() wire.Options {
 	return o
 }
 
-// FirmwareVariant is the name of the firmware variant file for v.
-func (v Variant) FirmwareVariant() string {
-	if v.Firmware != nil {
-		return *v.Firmware
-	}
-	return v.Name
-}
-
 // Cells expands the matrix into its cells, in a stable order.
 func (f *File) Cells() []rundir.Cell {
 	var cells []rundir.Cell

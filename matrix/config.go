@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -55,18 +54,17 @@ type Board struct {
 
 // Variant is a named set of build options.
 type Variant struct {
-	Name                 string  `yaml:"name" json:"name"`
-	StackInExtRAM        bool    `yaml:"stack_in_ext_ram" json:"stack_in_ext_ram"` // ESP_WS_CLIENT_TASK_STACK_IN_EXT_RAM
-	AllocInExtRAM        bool    `yaml:"alloc_in_ext_ram" json:"alloc_in_ext_ram"` // ESP_WS_CLIENT_ALLOC_IN_EXT_RAM
-	TaskStack            int     `yaml:"task_stack" json:"task_stack,omitempty"`
-	BufferSize           int     `yaml:"buffer_size" json:"buffer_size,omitempty"`
-	MbedTLSAlloc         string  `yaml:"mbedtls_alloc" json:"mbedtls_alloc,omitempty"` // internal, external, default
-	MbedTLSDynamicBuffer bool    `yaml:"mbedtls_dynamic_buffer" json:"mbedtls_dynamic_buffer,omitempty"`
-	MbedTLSKeepPeerCert  *bool   `yaml:"mbedtls_keep_peer_cert" json:"mbedtls_keep_peer_cert,omitempty"`
-	MbedTLSInContentLen  int     `yaml:"mbedtls_in_content_len" json:"mbedtls_in_content_len,omitempty"`
-	MbedTLSOutContentLen int     `yaml:"mbedtls_out_content_len" json:"mbedtls_out_content_len,omitempty"`
-	TaskWDTPanic         *bool   `yaml:"task_wdt_panic" json:"task_wdt_panic,omitempty"`
-	Firmware             *string `yaml:"firmware" json:"firmware,omitempty"` // firmware/variants/<name>.defaults, default: Name
+	Name                 string `yaml:"name" json:"name"`
+	StackInExtRAM        bool   `yaml:"stack_in_ext_ram" json:"stack_in_ext_ram"` // ESP_WS_CLIENT_TASK_STACK_IN_EXT_RAM
+	AllocInExtRAM        bool   `yaml:"alloc_in_ext_ram" json:"alloc_in_ext_ram"` // ESP_WS_CLIENT_ALLOC_IN_EXT_RAM
+	TaskStack            int    `yaml:"task_stack" json:"task_stack,omitempty"`
+	BufferSize           int    `yaml:"buffer_size" json:"buffer_size,omitempty"`
+	MbedTLSAlloc         string `yaml:"mbedtls_alloc" json:"mbedtls_alloc,omitempty"` // internal, external, default
+	MbedTLSDynamicBuffer bool   `yaml:"mbedtls_dynamic_buffer" json:"mbedtls_dynamic_buffer,omitempty"`
+	MbedTLSKeepPeerCert  *bool  `yaml:"mbedtls_keep_peer_cert" json:"mbedtls_keep_peer_cert,omitempty"`
+	MbedTLSInContentLen  int    `yaml:"mbedtls_in_content_len" json:"mbedtls_in_content_len,omitempty"`
+	MbedTLSOutContentLen int    `yaml:"mbedtls_out_content_len" json:"mbedtls_out_content_len,omitempty"`
+	TaskWDTPanic         *bool  `yaml:"task_wdt_panic" json:"task_wdt_panic,omitempty"`
 }
 
 // Scenario is one scenario entry with its parameters.
@@ -472,14 +470,4 @@ func hasBoard(bs []Board, name string) bool {
 		}
 	}
 	return false
-}
-
-// boardNames returns the board names in order, for messages.
-func (f *File) boardNames() []string {
-	var s []string
-	for _, b := range f.Boards {
-		s = append(s, b.Name)
-	}
-	sort.Strings(s)
-	return s
 }

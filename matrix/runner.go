@@ -44,8 +44,9 @@ type Device interface {
 	// hardware: build and flash when the variant changes) and returns the
 	// opener of its port. The board must not boot before Boot.
 	Prepare(ctx context.Context, c rundir.Cell) (Opener, error)
-	// Boot starts the board, or resets it, once the capture is listening.
-	Boot(ctx context.Context) error
+	// Boot starts the board, or resets it, once the capture is listening;
+	// send writes a line command to the board through the capture.
+	Boot(ctx context.Context, send func(wire.Command) error) error
 	// Release ends the cell on the device (virtual: stop the board).
 	Release() error
 }

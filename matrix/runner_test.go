@@ -52,7 +52,7 @@ func (d *fakeDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, error)
 	}, nil
 }
 
-func (d *fakeDevice) Boot(ctx context.Context) error {
+func (d *fakeDevice) Boot(ctx context.Context, _ func(wire.Command) error) error {
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -320,7 +320,7 @@ type lazyDevice struct {
 	mk func(int) fakeBoard
 }
 
-func (d *lazyDevice) Boot(ctx context.Context) error {
+func (d *lazyDevice) Boot(ctx context.Context, send func(wire.Command) error) error {
 	d.board = d.mk(0)
-	return d.fakeDevice.Boot(ctx)
+	return d.fakeDevice.Boot(ctx, send)
 }

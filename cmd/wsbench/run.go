@@ -1,0 +1,303 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/wsbench/wsbench/analysis"
+	"github.com/wsbench/wsbench/charts"
+	"github.com/wsbench/wsbench/matrix"
+	"github.com/wsbench/wsbench/peer"
+	"github.com/wsbench/wsbench/rundir"
+	"golang.org/x/term"
+)
+
+func newRunCmd() *cobra.Command {
+	var (
+		resultsDir string
+		resume     string
+		shard      string
+		noReport   bool
+		plain      bool
+		printOnly  bool
+		runID      string
+		hw         matrix.HardwareOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "run [MATRIX.yaml]",
+		Short: "Run a benchmark matrix (the built-in default on virtual boards when no file is given) and write a report",
+		Long: `Run a benchmark matrix and write a report.
+
+Without a matrix file, wsbench runs its built-in default matrix on virtual
+ESP32-S3 boards: the four combinations of the two esp_websocket_client
+placement options, sweeping 0 to 8 TLS sessions, plus churn and handler
+scenarios (see 'wsbench run --print-default').
+
+Every cell's raw serial bytes, decoded records and console log are kept under
+results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
+--resume results/<run-id>.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if printOnly {
+				_, err := cmd.OutOrStdout().Write(matrix.DefaultYAML())
+				return err
+			}
+			ctx := cmd.Context()
+			var (
+				f   *matrix.File
+				err error
+				src []byte
+			)
+			if len(args) == 1 {
+				if src, err = os.ReadFile(args[0]); err != nil {
+					return fmt.Errorf("read matrix: %w", err)
+				}
+				f, err = matrix.Parse(args[0], src)
+			} else {
+				src = matrix.DefaultYAML()
+				f, err = matrix.Default()
+			}
+			if err != nil {
+				return err
+			}
+			var shardIdx [2]int
+			if shard != "" {
+				i, n, ok := strings.Cut(shard, "/")
+				a, err1 := strconv.Atoi(i)
+				b, err2 := strconv.Atoi(n)
+				if !ok || err1 != nil || err2 != nil || b < 1 || a < 1 || a > b {
+					return fmt.Errorf("--shard %q: want i/n with 1 <= i <= n, e.g. 2/4", shard)
+				}
+				shardIdx = [2]int{a, b}
+			}
+			matrixJSON, err := json.Marshal(f)
+			if err != nil {
+				return fmt.Errorf("encode matrix: %w", err)
+			}
+			sum := sha256.Sum256(matrixJSON)
+			hash := hex.EncodeToString(sum[:8])
+
+			dir := resume
+			if dir == "" {
+				if runID == "" {
+					runID = time.Now().UTC().Format("20060102-150405") + "-" + f.Name
+					if f.Name == "" {
+						runID = strings.TrimSuffix(runID, "-")
+					}
+				}
+				dir = filepath.Join(resultsDir, runID)
+				if _, err := os.Stat(dir); err == nil {
+					return fmt.Errorf("run directory %s exists: use --resume %s to continue it", dir, dir)
+				}
+			} else {
+				runID = filepath.Base(dir)
+			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("create %s: %w", dir, err)
+			}
+			man := matrix.NewManifest(runID, version, os.Args, f, matrixJSON, hash)
+			if shard != "" {
+				man.Shard = shard
+			}
+			stderr := cmd.ErrOrStderr()
+
+			// The peer server every session talks to.
+			var peerSrv *peer.Server
+			urls := matrix.PeerURLs{WSURL: f.Peer.WSURL, HTTPSURL: f.Peer.HTTPSURL}
+			var trust matrix.Trust
+			hw.Tool.Output = stderr
+			if f.Component.Path != "" && hw.ComponentPath == "" {
+				hw.ComponentPath = f.Component.Path
+			}
+			if urls.WSURL == "" {
+				pc := peer.Config{
+					Host:         f.Peer.Listen,
+					CertDir:      filepath.Join(dir, "peer"),
+					KeyType:      f.Peer.Key,
+					PushSize:     f.Peer.PushSize,
+					PushInterval: f.Peer.PushEvery.D(),
+					ResponseSize: f.Peer.ResponseSize,
+				}
+				if f.Peer.CertDir != "" {
+					pc.CertDir = f.Peer.CertDir
+				}
+				peerSrv, err = peer.Start(ctx, pc)
+				if err != nil {
+					return fmt.Errorf("start peer server: %w", err)
+				}
+				defer peerSrv.Close()
+				urls = matrix.PeerURLs{WSURL: peerSrv.WSURL(), HTTPSURL: peerSrv.HTTPSURL()}
+				trust = matrix.Trust{Pool: peerSrv.CAPool(), CAFile: peerSrv.CAFile()}
+				info := peerSrv.Info()
+				man.Peer = &info
+				fmt.Fprintf(stderr, "peer: %s and %s (CA %s)\n", urls.WSURL, urls.HTTPSURL, peerSrv.CAFile())
+			} else {
+				man.Peer = &rundir.PeerInfo{WSURL: urls.WSURL, HTTPSURL: urls.HTTPSURL}
+				trust = matrix.Trust{InsecureSkipVerify: true}
+			}
+
+			var prog matrix.Progress
+			if fd, ok := stderr.(interface{ Fd() uintptr }); ok && !plain && term.IsTerminal(int(fd.Fd())) {
+				prog = &barProgress{w: stderr}
+			} else {
+				prog = &lineProgress{w: stderr}
+			}
+			fmt.Fprintf(stderr, "run %s: %s\n", runID, dir)
+			res, runErr := matrix.Run(ctx, f, matrix.Options{
+				RunDir: dir, Resume: resume != "", Shard: shardIdx, Manifest: man, Peer: urls,
+				NewDevice:    matrix.Devices(trust, hw),
+				StartCapture: matrix.CollectorCapture,
+				Progress:     prog,
+			})
+			if peerSrv != nil {
+				if err := rundir.WriteJSON(filepath.Join(dir, rundir.PeerFile), peerSrv.Counters()); err != nil {
+					fmt.Fprintln(stderr, "wsbench:", err)
+				}
+			}
+			if res == nil {
+				return runErr
+			}
+			if runErr != nil {
+				fmt.Fprintln(stderr, "wsbench:", runErr)
+			}
+			if res.Interrupted {
+				fmt.Fprintf(stderr, "interrupted: continue with  wsbench run --resume %s\n", dir)
+				return &exitError{code: 130, err: fmt.Errorf("interrupted")}
+			}
+			out := cmd.OutOrStdout()
+			printCellCounts(out, res)
+			if noReport {
+				return runErr
+			}
+			s, err := analysis.AnalyzeRun(ctx, dir)
+			if err != nil {
+				return fmt.Errorf("analyse %s: %w", dir, err)
+			}
+			if err := charts.WriteReport(dir, s); err != nil {
+				return fmt.Errorf("report: %w", err)
+			}
+			printSummaryTable(out, s)
+			fmt.Fprintf(out, "\nreport:  %s\nsummary: %s\n", filepath.Join(dir, rundir.ReportFile), filepath.Join(dir, rundir.SummaryFile))
+			return runErr
+		},
+	}
+	cmd.Flags().StringVar(&resultsDir, "results", "results", "directory that holds run directories")
+	cmd.Flags().StringVar(&resume, "resume", "", "continue the run in this run directory, skipping completed cells")
+	cmd.Flags().StringVar(&shard, "shard", "", "run only shard i of n of the matrix's cells (i/n), e.g. for CI runners")
+	cmd.Flags().StringVar(&runID, "run-id", "", "name of the run directory (default: UTC time and matrix name)")
+	cmd.Flags().BoolVar(&noReport, "no-report", false, "skip analysis and report")
+	cmd.Flags().BoolVar(&plain, "plain", false, "plain progress lines even on a terminal")
+	cmd.Flags().BoolVar(&printOnly, "print-default", false, "print the built-in default matrix and exit")
+	cmd.Flags().StringVar(&hw.Project, "project", "firmware", "ESP-IDF project of the firmware (hardware boards)")
+	cmd.Flags().StringVar(&hw.ComponentPath, "component-path", "", "local checkout of esp_websocket_client to build against (hardware boards), e.g. a PR branch")
+	return cmd
+}
+
+func printCellCounts(w io.Writer, res *matrix.Result) {
+	counts := res.Counts()
+	var keys []string
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+	}
+	fmt.Fprintf(w, "cells: %s\n", strings.Join(parts, ", "))
+	for _, c := range res.Cells {
+		if c.Status == rundir.StatusFailed {
+			fmt.Fprintf(w, "  failed %s: %s\n", c.ID, c.Reason)
+		}
+	}
+}
+
+// printSummaryTable prints the short table of a run: per variant, the
+// internal RAM cost per TLS session and steady free internal RAM at a few N,
+// and whatever broke.
+func printSummaryTable(w io.Writer, s *analysis.Summary) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\nboard\tvariant\tper-session internal\tfixed\tsteady free n=0\tn=1\tn=4\tn=8\tmin free\tws stack hwm\tleak/cycle\tresets\twatchdogs\t")
+	groups := map[string]map[int]*analysis.GroupResult{}
+	worst := map[string]map[string]float64{}
+	for i := range s.Groups {
+		g := &s.Groups[i]
+		vk := g.Key.VariantKey().String()
+		if g.Key.Scenario == "sweep" {
+			if groups[vk] == nil {
+				groups[vk] = map[int]*analysis.GroupResult{}
+			}
+			groups[vk][g.Key.N] = g
+		}
+		if worst[vk] == nil {
+			worst[vk] = map[string]float64{analysis.MetricInternalFreeMin: -1, analysis.MetricWSStackHWM: -1}
+		}
+		for _, name := range []string{analysis.MetricInternalFreeMin, analysis.MetricWSStackHWM} {
+			if m, ok := g.Metric(name); ok && (worst[vk][name] < 0 || m.Value < worst[vk][name]) {
+				worst[vk][name] = m.Value
+			}
+		}
+		for _, name := range []string{analysis.MetricResets, analysis.MetricWatchdogs} {
+			if m, ok := g.Metric(name); ok {
+				worst[vk][name] = max(worst[vk][name], m.Value)
+			}
+		}
+		if m, ok := g.Metric(analysis.MetricLeakPerCycle); ok {
+			worst[vk]["leak"] = m.Value
+			if m.Significant != nil && *m.Significant {
+				worst[vk]["leak_sig"] = 1
+			}
+		}
+	}
+	kb := func(v float64) string { return fmt.Sprintf("%.1f KB", v/1024) }
+	for i := range s.Costs {
+		c := &s.Costs[i]
+		vk := c.Variant.String()
+		cost, _ := c.Metric(analysis.MetricPerSessionCost)
+		fixed, _ := c.Metric(analysis.MetricFixedCost)
+		costStr := kb(cost.Value)
+		if cost.HasInterval() {
+			costStr = fmt.Sprintf("%.1f ± %.1f KB", cost.Value/1024, (float64(cost.Hi)-float64(cost.Lo))/2/1024)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t", c.Variant.Board, c.Variant.Variant, costStr, kb(fixed.Value))
+		for _, n := range []int{0, 1, 4, 8} {
+			if g := groups[vk][n]; g != nil {
+				m, _ := g.Metric(analysis.MetricInternalFreeSteady)
+				fmt.Fprintf(tw, "%s\t", kb(m.Value))
+			} else {
+				fmt.Fprint(tw, "-\t")
+			}
+		}
+		wv := worst[vk]
+		leak := "-"
+		if _, ok := wv["leak"]; ok {
+			leak = fmt.Sprintf("%.0f B", wv["leak"])
+			if wv["leak_sig"] == 1 {
+				leak += " (!)"
+			} else {
+				leak += " ~"
+			}
+		}
+		hwm := "-"
+		if wv[analysis.MetricWSStackHWM] >= 0 {
+			hwm = fmt.Sprintf("%.0f B", wv[analysis.MetricWSStackHWM])
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.0f\t\n", kb(wv[analysis.MetricInternalFreeMin]), hwm, leak,
+			wv[analysis.MetricResets], wv[analysis.MetricWatchdogs])
+	}
+	tw.Flush()
+	if len(s.Warnings) > 0 {
+		fmt.Fprintf(w, "\n%d warnings (see summary.json), e.g.: %s\n", len(s.Warnings), s.Warnings[0])
+	}
+}

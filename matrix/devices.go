@@ -1,0 +1,175 @@
+package matrix
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/creack/pty"
+	"github.com/wsbench/wsbench/collector"
+	"github.com/wsbench/wsbench/idf"
+	"github.com/wsbench/wsbench/record"
+	"github.com/wsbench/wsbench/rfc2217"
+	"github.com/wsbench/wsbench/rundir"
+	"github.com/wsbench/wsbench/sim"
+	"github.com/wsbench/wsbench/wire"
+	"golang.org/x/term"
+)
+
+// Trust is how boards verify the peer server.
+type Trust struct {
+	Pool               *x509.CertPool
+	CAFile             string
+	InsecureSkipVerify bool
+}
+
+// HardwareOptions configure real boards.
+type HardwareOptions struct {
+	Project       string // ESP-IDF project, default "firmware"
+	ComponentPath string // local checkout of the component under test
+	Tool          idf.Tool
+}
+
+// Devices returns the NewDevice that makes virtual boards for virtual
+// entries and drives real boards (build, flash, serial or RFC 2217 port) for
+// the others.
+func Devices(trust Trust, hw HardwareOptions) NewDevice {
+	return func(b Board, slot int) (Device, error) {
+		name := b.Name
+		if b.Count > 1 {
+			name = fmt.Sprintf("%s#%d", b.Name, slot+1)
+		}
+		if b.Virtual != "" {
+			if _, err := sim.ProfileByName(b.Virtual); err != nil {
+				return nil, err
+			}
+			return &virtualDevice{name: name, board: b, trust: trust}, nil
+		}
+		return &hardwareDevice{name: name, board: b, hw: hw}, nil
+	}
+}
+
+// virtualDevice runs a fresh virtual board per cell on a pseudo-terminal, so
+// that the capture reads it exactly as it reads a USB serial port.
+type virtualDevice struct {
+	name  string
+	board Board
+	trust Trust
+
+	sb     *sim.Board
+	master *os.File
+	slave  *os.File
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func (d *virtualDevice) Name() string { return d.name }
+
+func simFaults(m map[string]int) sim.Faults {
+	return sim.Faults{LeakBytes: uint32(m["leak"]), SmallStack: m["small_stack"] != 0, PSRAMFail: m["psram_fail"] != 0}
+}
+
+func (d *virtualDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, error) {
+	sb, err := sim.New(sim.Config{
+		Profile: d.board.Virtual, Variant: c.Variant, Options: c.Options, Behaviour: c.Behaviour,
+		Seed: c.Params.Seed, Realtime: d.board.Realtime, Faults: simFaults(c.Faults),
+		RootCAs: d.trust.Pool, CAFile: d.trust.CAFile, InsecureSkipVerify: d.trust.InsecureSkipVerify,
+	})
+	if err != nil {
+		return nil, err
+	}
+	master, slave, err := pty.Open()
+	if err != nil {
+		return nil, fmt.Errorf("open pty: %w", err)
+	}
+	if _, err := term.MakeRaw(int(slave.Fd())); err != nil {
+		master.Close()
+		slave.Close()
+		return nil, fmt.Errorf("raw mode on %s: %w", slave.Name(), err)
+	}
+	d.sb, d.master, d.slave = sb, master, slave
+	return Opener(collector.SerialOpener(slave.Name(), d.board.Baud)), nil
+}
+
+func (d *virtualDevice) Boot(ctx context.Context, _ func(wire.Command) error) error {
+	ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	d.done = make(chan error, 1)
+	go func() { d.done <- d.sb.Serve(ctx, d.master) }()
+	return nil
+}
+
+func (d *virtualDevice) Release() error {
+	var err error
+	if d.cancel != nil {
+		d.cancel()
+		// Closing the master unblocks a board blocked writing to a pty nobody reads.
+		d.master.Close()
+		err = <-d.done
+		d.cancel, d.done = nil, nil
+	}
+	if d.master != nil {
+		d.master.Close()
+		d.slave.Close()
+		d.master, d.slave = nil, nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, os.ErrClosed) {
+		err = nil
+	}
+	return err
+}
+
+// hardwareDevice is a real board on a serial or RFC 2217 port.
+type hardwareDevice struct {
+	name    string
+	board   Board
+	hw      HardwareOptions
+	flashed string // firmware variant flashed by this run
+}
+
+func (d *hardwareDevice) Name() string { return d.name }
+
+func (d *hardwareDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, error) {
+	fw := c.Variant
+	if d.board.Flash == nil || *d.board.Flash {
+		if d.flashed != fw {
+			art, err := idf.Build(ctx, idf.BuildOptions{Tool: d.hw.Tool, Project: d.hw.Project, Target: d.board.Target,
+				Variant: fw, ComponentPath: d.hw.ComponentPath})
+			if err != nil {
+				return nil, fmt.Errorf("build variant %s: %w", fw, err)
+			}
+			if err := idf.Flash(ctx, idf.FlashOptions{Tool: d.hw.Tool, Project: art.Project, Target: d.board.Target,
+				Variant: fw, ComponentPath: d.hw.ComponentPath, Port: d.board.Port}); err != nil {
+				return nil, fmt.Errorf("flash variant %s to %s: %w", fw, d.board.Port, err)
+			}
+			d.flashed = fw
+		}
+	}
+	return PortOpener(d.board.Port, d.board.Baud), nil
+}
+
+// PortOpener opens a serial port path, "auto", or an rfc2217:// URL.
+func PortOpener(port string, baud int) Opener {
+	if rfc2217.IsURL(port) {
+		open := rfc2217.Opener(port, rfc2217.Options{Baud: baud})
+		return func(ctx context.Context) (Port, error) { return open(ctx) }
+	}
+	return Opener(collector.SerialOpener(port, baud))
+}
+
+func (d *hardwareDevice) Boot(ctx context.Context, send func(wire.Command) error) error {
+	// The firmware reboots on "reset" (esp_restart), so every cell starts
+	// from a fresh boot whose banner and Hello land in its capture.
+	return send(wire.Command{Name: wire.CmdReset})
+}
+
+func (d *hardwareDevice) Release() error { return nil }
+
+// CollectorCapture starts a collector capture for the runner.
+func CollectorCapture(ctx context.Context, open Opener, dir string, onRecord func(record.Record)) (Capture, error) {
+	return collector.Start(ctx, collector.Opener(open), collector.Options{
+		Dir: dir, Source: filepath.Base(dir), OnRecord: onRecord,
+	})
+}
