@@ -1,0 +1,216 @@
+/*
+ * Console transport. Frames are queued whole into a no-split ring buffer and a
+ * writer task writes each with one driver call, so a frame is never
+ * interleaved with log text (the driver holds its TX lock for a whole call,
+ * and the console VFS is switched to the same driver). A full ring drops the
+ * frame: the sampler never blocks on the host.
+ *
+ * Frames go through the UART / USB-Serial-JTAG driver, not stdout, so the
+ * VFS newline conversion can never rewrite a 0x0A inside a frame.
+ */
+#include <string.h>
+
+#include "driver/uart.h"
+#include "driver/uart_vfs.h"
+#include "esp_check.h"
+#include "esp_log.h"
+#include "esp_timer.h"
+#include "freertos/FreeRTOS.h"
+#include "freertos/ringbuf.h"
+#include "freertos/semphr.h"
+#include "freertos/task.h"
+#include "sdkconfig.h"
+#include "wsbench_app.h"
+
+#if CONFIG_ESP_CONSOLE_USB_SERIAL_JTAG
+#include "driver/usb_serial_jtag.h"
+#include "driver/usb_serial_jtag_vfs.h"
+#define WSB_CONSOLE_JTAG 1
+#else
+#define WSB_CONSOLE_JTAG 0
+#if !CONFIG_ESP_CONSOLE_UART
+#error "wsbench needs the console on UART or USB-Serial-JTAG (ESP_CONSOLE_UART_* or ESP_CONSOLE_USB_SERIAL_JTAG)"
+#endif
+#endif
+
+static const char *TAG = "wsb_out";
+
+#define WRITER_STACK 2560
+
+static RingbufHandle_t s_ring;
+static volatile uint32_t s_dropped_other;
+static SemaphoreHandle_t s_big_lock;
+/* Shared encode buffer for the larger messages (Hello, RunStart, RunEnd, Reply, Owners). */
+static uint8_t s_big[1024];
+
+static esp_err_t console_driver_install(void)
+{
+#if WSB_CONSOLE_JTAG
+    usb_serial_jtag_driver_config_t cfg = USB_SERIAL_JTAG_DRIVER_CONFIG_DEFAULT();
+    cfg.rx_buffer_size = CONFIG_WSBENCH_CONSOLE_RX_BUFFER;
+    cfg.tx_buffer_size = 1024;
+    ESP_RETURN_ON_ERROR(usb_serial_jtag_driver_install(&cfg), TAG, "usb_serial_jtag_driver_install");
+    usb_serial_jtag_vfs_use_driver();
+#else
+    const uart_port_t port = CONFIG_ESP_CONSOLE_UART_NUM;
+    if (!uart_is_driver_installed(port)) {
+        ESP_RETURN_ON_ERROR(uart_driver_install(port, CONFIG_WSBENCH_CONSOLE_RX_BUFFER, 1024, 0, NULL, 0), TAG,
+                            "uart_driver_install");
+    }
+    uart_vfs_dev_use_driver(port);
+#endif
+    return ESP_OK;
+}
+
+static void write_frame(const uint8_t *data, size_t len)
+{
+#if WSB_CONSOLE_JTAG
+    /* All or nothing: the driver pushes the whole chunk into its ring or none. */
+    if (usb_serial_jtag_write_bytes(data, len, pdMS_TO_TICKS(CONFIG_WSBENCH_WRITE_TIMEOUT_MS)) <= 0) {
+        s_dropped_other++;
+    }
+#else
+    if (uart_write_bytes(CONFIG_ESP_CONSOLE_UART_NUM, data, len) < 0) {
+        s_dropped_other++;
+    }
+#endif
+}
+
+static void writer_task(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        size_t len = 0;
+        uint8_t *item = xRingbufferReceive(s_ring, &len, portMAX_DELAY);
+        if (item == NULL) {
+            continue;
+        }
+        write_frame(item, len);
+        vRingbufferReturnItem(s_ring, item);
+    }
+}
+
+esp_err_t wsb_out_init(void)
+{
+    /* Let earlier log text reach the wire before the driver takes over. */
+    fflush(stdout);
+    ESP_RETURN_ON_ERROR(console_driver_install(), TAG, "console driver");
+    s_big_lock = xSemaphoreCreateMutex();
+    ESP_RETURN_ON_FALSE(s_big_lock, ESP_ERR_NO_MEM, TAG, "lock");
+    /* Internal RAM: the writer may read it while the flash cache is off. */
+    s_ring = xRingbufferCreateWithCaps(CONFIG_WSBENCH_OUT_RING_SIZE, RINGBUF_TYPE_NOSPLIT, MALLOC_CAP_INTERNAL);
+    ESP_RETURN_ON_FALSE(s_ring, ESP_ERR_NO_MEM, TAG, "ring of %d bytes", CONFIG_WSBENCH_OUT_RING_SIZE);
+    BaseType_t ok = xTaskCreate(writer_task, "wsb_writer", WRITER_STACK, NULL, CONFIG_WSBENCH_WRITER_PRIO, NULL);
+    ESP_RETURN_ON_FALSE(ok == pdPASS, ESP_ERR_NO_MEM, TAG, "writer task");
+    return ESP_OK;
+}
+
+bool wsb_out_frame(const void *frame, size_t len, uint32_t wait_ms)
+{
+    if (s_ring == NULL) {
+        return false;
+    }
+    return xRingbufferSend(s_ring, frame, len, pdMS_TO_TICKS(wait_ms)) == pdTRUE;
+}
+
+int wsb_out_read(uint8_t *buf, size_t len, uint32_t timeout_ms)
+{
+#if WSB_CONSOLE_JTAG
+    int n = usb_serial_jtag_read_bytes(buf, len, pdMS_TO_TICKS(timeout_ms));
+#else
+    int n = uart_read_bytes(CONFIG_ESP_CONSOLE_UART_NUM, buf, len, pdMS_TO_TICKS(timeout_ms));
+#endif
+    return n < 0 ? 0 : n;
+}
+
+size_t wsb_out_ring_bytes(void)
+{
+    return CONFIG_WSBENCH_OUT_RING_SIZE;
+}
+
+uint32_t wsb_out_dropped_other(void)
+{
+    return s_dropped_other;
+}
+
+static bool queue_other(const void *frame, size_t len, uint32_t wait_ms)
+{
+    if (!wsb_out_frame(frame, len, wait_ms)) {
+        s_dropped_other++;
+        return false;
+    }
+    return true;
+}
+
+bool wsb_send_event(uint8_t kind, int16_t session, int32_t err, uint32_t dur_us, uint32_t size, const char *name,
+                    uint32_t wait_ms)
+{
+    /* Small enough for any task's stack, including the websocket task's. */
+    uint8_t buf[WSB_FRAME_OVERHEAD + 1 + 9 + 2 + 3 + 5 + 5 + 5 + 2 + 32];
+    wsb_str_t n = wsb_cstr(name);
+    if (n.len > 32) {
+        n.len = 32;
+    }
+    wsb_event_t e = {
+        .t_us = (uint64_t)esp_timer_get_time(),
+        .kind = kind,
+        .session = session,
+        .err = err,
+        .dur_us = dur_us,
+        .size = size,
+        .name = n,
+    };
+    size_t len = 0;
+    if (wsb_frame_event(buf, sizeof(buf), &e, &len) != WSB_OK) {
+        return false;
+    }
+    wsb_scenario_count_event();
+    return queue_other(buf, len, wait_ms);
+}
+
+/* Encode into the shared buffer under its lock and queue. */
+#define SEND_BIG(framer, msg)                                                                  \
+    do {                                                                                       \
+        size_t len_ = 0;                                                                       \
+        bool ok_ = false;                                                                      \
+        xSemaphoreTake(s_big_lock, portMAX_DELAY);                                             \
+        if (framer(s_big, sizeof(s_big), (msg), &len_) == WSB_OK) {                            \
+            ok_ = queue_other(s_big, len_, CONFIG_WSBENCH_OUT_WAIT_MS);                        \
+        } else {                                                                               \
+            ESP_LOGE(TAG, "%s does not fit %u bytes", #framer, (unsigned)sizeof(s_big));       \
+        }                                                                                      \
+        xSemaphoreGive(s_big_lock);                                                            \
+        return ok_;                                                                            \
+    } while (0)
+
+bool wsb_send_reply(wsb_str_t cmd, const char *err)
+{
+    wsb_reply_t r = {.cmd = cmd, .ok = err == NULL, .err = wsb_cstr(err)};
+    SEND_BIG(wsb_frame_reply, &r);
+}
+
+bool wsb_send_hello(void)
+{
+    wsb_hello_t h;
+    wsb_hello_fill(&h);
+    SEND_BIG(wsb_frame_hello, &h);
+}
+
+bool wsb_send_run_start(const wsb_run_params_t *p, uint64_t t_us)
+{
+    wsb_run_start_t m = {.params = *p, .t_us = t_us, .variant = wsb_cstr(CONFIG_WSBENCH_VARIANT)};
+    SEND_BIG(wsb_frame_run_start, &m);
+}
+
+bool wsb_send_run_end(const wsb_run_end_t *e)
+{
+    SEND_BIG(wsb_frame_run_end, e);
+}
+
+bool wsb_send_owners(uint32_t seq, uint8_t phase)
+{
+    /* Owner labels need heap tracing; this firmware does not build it in, so
+     * the table is empty (the collector then attributes nothing). */
+    wsb_owners_t o = {.seq = seq, .phase = phase, .entries = NULL, .n_entries = 0};
+    SEND_BIG(wsb_frame_owners, &o);
+}
