@@ -32,10 +32,8 @@ type runState struct {
 func (m *machine) checkRun(p wire.RunParams) error {
 	switch p.Scenario {
 	case wire.ScenarioSweep:
-		if p.N == 0 {
-			return errors.New("run: sweep needs n >= 1")
-		}
-		if p.WSURL == "" && p.HTTPSURL == "" {
+		// n=0 is the reference point of a sweep: no session, no client.
+		if p.N > 0 && p.WSURL == "" && p.HTTPSURL == "" {
 			return errors.New("run: sweep needs ws_url or https_url")
 		}
 	case wire.ScenarioChurn, wire.ScenarioHandler:
