@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/wsbench/wsbench/collector"
+	"github.com/wsbench/wsbench/record"
+	"github.com/wsbench/wsbench/rundir"
+	"github.com/wsbench/wsbench/wire"
+)
+
+func boardBytes(t *testing.T) []byte {
+	t.Helper()
+	b := []byte("ets Jun  8 2016 00:22:57\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n")
+	var err error
+	for _, m := range []wire.Message{
+		&wire.Hello{Protocol: wire.ProtocolVersion, Chip: "esp32", ResetReason: 1},
+		&wire.Sample{Seq: 0, WSStackHWM: -1}, &wire.Sample{Seq: 1, WSStackHWM: -1},
+	} {
+		if b, err = wire.AppendMessage(b, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b = append(b, "Guru Meditation Error: Core  1 panic'ed (StoreProhibited). Exception was unhandled.\r\nBacktrace: 0x1:0x2\r\n"...)
+	b = append(b, "ets Jun  8 2016 00:22:57\r\n\r\nrst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"...)
+	return b
+}
+
+// TestCollectThenDecode runs `collect` on a pty for a fixed duration, then
+// `decode --json` on raw.bin and on records.msgp: both print the same
+// records, each with a type.
+func TestCollectThenDecode(t *testing.T) {
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	defer master.Close()
+	defer slave.Close()
+	out := filepath.Join(t.TempDir(), "cap")
+	data := boardBytes(t)
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		master.Write(data)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	var stdout bytes.Buffer
+	err = runCollect(ctx, &stdout, collectConfig{port: slave.Name(), baud: 115200, out: out, cmds: []wire.Command{{Name: "hello"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "panic") || !strings.Contains(stdout.String(), "0 CRC errors") {
+		t.Errorf("collect printed:\n%s", stdout.String())
+	}
+	var man rundir.Manifest
+	if err := rundir.ReadJSON(filepath.Join(out, rundir.ManifestFile), &man); err != nil || man.Ended.IsZero() || man.ToolVersion == "" {
+		t.Errorf("manifest %+v, %v", man, err)
+	}
+	for _, f := range []string{rundir.RawFile, rundir.IndexFile, rundir.RecordsFile, rundir.ConsoleFile, rundir.CaptureFile} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+
+	var fromRaw, fromRecords, stderr bytes.Buffer
+	if err := runDecode(&fromRaw, &stderr, filepath.Join(out, rundir.RawFile), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := runDecode(&fromRecords, &stderr, filepath.Join(out, rundir.RecordsFile), true); err != nil {
+		t.Fatal(err)
+	}
+	if fromRaw.String() != fromRecords.String() {
+		t.Errorf("decode raw.bin:\n%s\ndecode records.msgp:\n%s", fromRaw.String(), fromRecords.String())
+	}
+	types := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(fromRaw.String()), "\n") {
+		var v struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal([]byte(line), &v); err != nil || v.Type == "" {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		types[v.Type]++
+	}
+	for typ, n := range map[string]int{"hello": 1, "sample": 2, "panic": 1, "reset": 2, "note": 2} {
+		if types[typ] != n {
+			t.Errorf("%d %s records, want %d (all: %v)", types[typ], typ, n, types)
+		}
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr: %s", stderr.String())
+	}
+
+	// Without a telling name, the content decides.
+	renamed := filepath.Join(t.TempDir(), "stream")
+	b, _ := os.ReadFile(filepath.Join(out, rundir.RecordsFile))
+	os.WriteFile(renamed, b, 0o644)
+	var sniffed bytes.Buffer
+	if err := runDecode(&sniffed, &stderr, renamed, true); err != nil || sniffed.String() != fromRecords.String() {
+		t.Errorf("decode of an unnamed record stream: %v", err)
+	}
+}
+
+func TestDecodeErrorsNameFileAndOffset(t *testing.T) {
+	dir := t.TempDir()
+	// A record stream cut in the middle of its second record.
+	var stdout, stderr bytes.Buffer
+	cut := filepath.Join(dir, "cut.msgp")
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	// Build a small records.msgp by decoding a raw file once.
+	raw := filepath.Join(src, rundir.RawFile)
+	os.WriteFile(raw, boardBytes(t), 0o644)
+	var full bytes.Buffer
+	if err := runDecode(&full, &stderr, raw, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "no ") || !strings.Contains(stderr.String(), "raw.idx") {
+		t.Errorf("missing raw.idx gives no warning: %q", stderr.String())
+	}
+	msgp := encodeRecordsOf(t, raw)
+	os.WriteFile(cut, msgp[:len(msgp)-3], 0o644)
+	err := runDecode(&stdout, &stderr, cut, true)
+	if err == nil || !strings.Contains(err.Error(), cut) || !strings.Contains(err.Error(), "byte ") {
+		t.Fatalf("err = %v, want one naming %s and a byte offset", err, cut)
+	}
+	if err := runDecode(&stdout, &stderr, filepath.Join(dir, "missing.bin"), true); err == nil {
+		t.Fatal("decoding a missing file succeeded")
+	}
+}
+
+// encodeRecordsOf decodes a raw capture and returns its records.msgp bytes.
+func encodeRecordsOf(t *testing.T, raw string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := record.NewWriter(&buf)
+	if _, err := collector.DecodeRaw(raw, func(r record.Record, payload []byte) {
+		if err := collector.WriteRecord(w, r, payload); err != nil {
+			t.Fatal(err)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
