@@ -208,7 +208,6 @@ type output struct {
 	failed chan struct{}
 	err    error
 	once   sync.Once
-	mu     sync.Mutex
 }
 
 func newOutput(ctx context.Context, w io.Writer) *output {
@@ -254,15 +253,14 @@ type machine struct {
 	boot   uint64
 	reason uint8
 
-	mu      sync.Mutex // guards everything below; released during network I/O and realtime sleeps
-	heaps   *heap.Heaps
-	rng     *rand.Rand
-	now     int64 // µs since boot (esp_timer_get_time)
-	seq     uint32
-	run     *runState
-	wsHWM   int32 // -1 when no websocket task runs
-	open    int   // TLS sessions open
-	logTail []string
+	mu    sync.Mutex // guards everything below; released during network I/O and realtime sleeps
+	heaps *heap.Heaps
+	rng   *rand.Rand
+	now   int64 // µs since boot (esp_timer_get_time)
+	seq   uint32
+	run   *runState
+	wsHWM int32 // -1 when no websocket task runs
+	open  int   // TLS sessions open
 }
 
 func newMachine(b *Board, out *output, boot uint64, reason uint8) (*machine, error) {

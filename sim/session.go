@@ -117,15 +117,6 @@ func (m *machine) freeShuffled(s *memSet, label string) {
 	m.free(s, label) // drops the freed entries (Free of a freed pointer is a no-op false)
 }
 
-func (s *memSet) has(label string) bool {
-	for _, b := range s.blocks {
-		if b.label == label {
-			return true
-		}
-	}
-	return false
-}
-
 // session is one TLS session: the websocket client or an HTTPS keep-alive
 // client, with its TLS and lwIP memory and its real connection.
 type session struct {
