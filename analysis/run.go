@@ -38,6 +38,15 @@ func AnalyzeRun(ctx context.Context, runDir string) (*Summary, error) {
 		s.Cells = append(s.Cells, r)
 	}
 	s.Groups = GroupCells(s.Cells)
+	few := 0
+	for _, g := range s.Groups {
+		if len(g.Cells) < 6 {
+			few++
+		}
+	}
+	if few > 0 {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%d of %d groups have fewer than 6 repetitions: their medians have no 95%% interval (benchmath needs >= 6) and Compare cannot find them significantly different", few, len(s.Groups)))
+	}
 	s.Costs = FitCosts(s.Cells)
 	return s, nil
 }
@@ -110,9 +119,6 @@ func GroupCells(cells []CellResult) []GroupResult {
 				m.Lo, m.Hi, m.Confidence = Float(math.NaN()), Float(math.NaN()), 0
 			}
 			g.Metrics = append(g.Metrics, m)
-		}
-		if len(g.Cells) > 1 && len(g.Cells) < 6 {
-			g.Warnings = append(g.Warnings, fmt.Sprintf("%d repetitions: a 95%% interval of the median needs >= 6", len(g.Cells)))
 		}
 	}
 	sort.SliceStable(groups, func(i, j int) bool { return keyLess(groups[i].Key, groups[j].Key) })

@@ -1,0 +1,166 @@
+package charts
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/wsbench/wsbench/rundir"
+)
+
+var screenshot = flag.String("screenshot", "", "write a full-page PNG of the browser test's report to this file")
+
+// chromiumPath finds Debian's chromium; in CI its absence fails the test.
+func chromiumPath(t *testing.T) string {
+	for _, p := range []string{os.Getenv("WSBENCH_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium not found (apt-get install -y --no-install-recommends chromium)")
+	}
+	t.Skip("chromium not found: install it with apt-get install -y --no-install-recommends chromium")
+	return ""
+}
+
+type chartState struct {
+	ID     string `json:"id"`
+	Series []int  `json:"series"` // data length of each series
+}
+
+// TestReportInBrowser opens report.html from disk in headless Chromium with
+// no network: no console errors or exceptions, every chart holds data, and
+// hostile names run no script, also when tooltips show them.
+func TestReportInBrowser(t *testing.T) {
+	exe := chromiumPath(t)
+	js, err := EChartsJS(context.Background(), os.Stderr)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("echarts: %v", err)
+		}
+		t.Skipf("echarts not installed (run npm ci): %v", err)
+	}
+	dir, s := fixtureRun(t, 200)
+	if err := WriteReportContext(context.Background(), dir, s, Options{EChartsJS: js}); err != nil {
+		t.Fatal(err)
+	}
+	page := "file://" + filepath.Join(dir, rundir.ReportFile)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	actx, acancel := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true),
+		// No network at all: every host resolves to nothing.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND"),
+		chromedp.WindowSize(1400, 1000))
+	defer acancel()
+	tctx, tcancel := chromedp.NewContext(actx)
+	defer tcancel()
+
+	var mu sync.Mutex
+	var msgs []string
+	consoleDone := make(chan struct{})
+	messages := chromedp.Console(tctx)
+	go func() {
+		defer close(consoleDone)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() || m.Type == chromedp.ConsoleWarning {
+				mu.Lock()
+				msgs = append(msgs, fmt.Sprintf("%s: %s", m.Type, m.String()))
+				mu.Unlock()
+			}
+		}
+	}()
+	if err := chromedp.Do(tctx, chromedp.Navigate(page)); err != nil {
+		t.Fatalf("navigate %s: %v", page, err)
+	}
+	states, err := chromedp.Run(tctx, chromedp.Evaluate[[]chartState](`Array.from(document.querySelectorAll("div.chart")).map(function (el) {
+		var c = echarts.getInstanceByDom(el);
+		var o = c ? c.getOption() : {series: []};
+		return {id: el.id, series: o.series.map(function (s) { return (s.data || []).length; })};
+	})`))
+	if err != nil {
+		t.Fatalf("query charts: %v", err)
+	}
+	if len(states) < 9 {
+		t.Errorf("%d charts, want at least 9", len(states))
+	}
+	for _, st := range states {
+		if len(st.Series) == 0 {
+			t.Errorf("chart %s has no series", st.ID)
+		}
+		for i, n := range st.Series {
+			if n == 0 {
+				t.Errorf("chart %s series %d has no data", st.ID, i)
+			}
+		}
+	}
+	if *screenshot != "" {
+		png, err := chromedp.Run(tctx, chromedp.FullScreenshot(90))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(*screenshot, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Show every tooltip once: echarts renders series and item names as
+	// HTML there.
+	if _, err := chromedp.Run(tctx, chromedp.Evaluate[int](`(function () {
+		var n = 0;
+		document.querySelectorAll("div.chart").forEach(function (el) {
+			var c = echarts.getInstanceByDom(el);
+			c.getOption().series.forEach(function (s, si) {
+				for (var i = 0; i < Math.min((s.data || []).length, 12); i++) {
+					c.dispatchAction({type: "showTip", seriesIndex: si, dataIndex: i}); n++;
+				}
+			});
+		});
+		return n;
+	})()`)); err != nil {
+		t.Fatalf("show tooltips: %v", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	xss, err := chromedp.Run(tctx, chromedp.Evaluate[string](`String(window.__xss)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if xss != "undefined" {
+		t.Errorf("a hostile name ran script: window.__xss = %s", xss)
+	}
+	resources, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](`performance.getEntriesByType("resource").map(function (e) { return e.name; })`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resources) > 0 {
+		t.Errorf("the page loaded resources: %v", resources)
+	}
+	tcancel()
+	<-consoleDone
+	mu.Lock()
+	defer mu.Unlock()
+	if len(msgs) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(msgs, "\n"))
+	}
+}

@@ -1,0 +1,721 @@
+package charts
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
+	"github.com/wsbench/wsbench/analysis"
+	"github.com/wsbench/wsbench/rundir"
+)
+
+// MaxPoints is the number of points a timeline series is downsampled to.
+const MaxPoints = 1500
+
+// maxMarks bounds the reset/watchdog marks drawn on one series.
+const maxMarks = 60
+
+// Chart is one chart of a report: an HTML title and caption and the echarts
+// option (a JSON-ready map built with go-echarts).
+type Chart struct {
+	ID      string
+	Title   string
+	Caption string
+	Height  int
+	Option  map[string]any
+}
+
+func kib(v float64) float64 { return math.Round(v/1024*100) / 100 }
+
+func commonOpts(id, trigger string) []charts.GlobalOpts {
+	return []charts.GlobalOpts{
+		charts.WithInitializationOpts(opts.Initialization{ChartID: id, Width: "100%", Height: "420px"}),
+		charts.WithAnimation(false),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: trigger}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Type: "scroll", Top: "0"}),
+		charts.WithGridOpts(opts.Grid{Left: "20", Right: "40", Top: "40", Bottom: "30", ContainLabel: opts.Bool(true)}),
+	}
+}
+
+// optionError is the key under which optionOf reports an option that did
+// not encode (a NaN that slipped through); Build turns it into an error.
+const optionError = "wsbenchOptionError"
+
+// optionOf validates a go-echarts chart and returns its option map.
+func optionOf(c interface {
+	Validate()
+	JSON() map[string]interface{}
+}) map[string]any {
+	c.Validate()
+	// Round-trip through encoding/json so later patches work on plain maps
+	// and every string is escaped the same way.
+	b, err := json.Marshal(c.JSON())
+	var m map[string]any
+	if err == nil {
+		err = json.Unmarshal(b, &m)
+	}
+	if err != nil {
+		return map[string]any{optionError: err.Error()}
+	}
+	delete(m, "toolbox")
+	series, _ := m["series"].([]any)
+	for _, x := range series {
+		if s, ok := x.(map[string]any); ok && s["type"] == "bar" {
+			s["barMaxWidth"] = 64
+		}
+	}
+	if t, ok := m["title"].(map[string]any); ok && t["text"] == nil {
+		delete(m, "title")
+	}
+	return m
+}
+
+// variantLabel names a variant on a board for a category axis.
+func variantLabel(k analysis.VariantKey, boards int) string {
+	s := k.Variant
+	if k.Behaviour != "" {
+		s += " (" + k.Behaviour + ")"
+	}
+	if k.Branch != "" {
+		s += " @" + k.Branch
+	}
+	if boards > 1 {
+		s = k.Board + " · " + s
+	}
+	return s
+}
+
+func countBoards(s *analysis.Summary) int {
+	b := map[string]bool{}
+	for _, c := range s.Cells {
+		b[c.Key.Board] = true
+	}
+	return len(b)
+}
+
+// Build returns the charts of a report, reading each plotted cell's
+// timeline from runDir. Charts without data are left out.
+func Build(ctx context.Context, runDir string, s *analysis.Summary) ([]Chart, error) {
+	var out []Chart
+	tl, err := timelineCharts(ctx, runDir, s)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, tl...)
+	out = append(out, steadyVsN(s)...)
+	for _, f := range []func(*analysis.Summary) (Chart, bool){costChart(analysis.MetricPerSessionCost), costChart(analysis.MetricFixedCost),
+		internalVsPSRAM, stackChart, leakChart, latencyChart, ownersChart} {
+		if c, ok := f(s); ok {
+			out = append(out, c)
+		}
+	}
+	for i := range out {
+		if e, ok := out[i].Option[optionError]; ok {
+			return nil, fmt.Errorf("chart %q: %v", out[i].Title, e)
+		}
+		if out[i].Height == 0 {
+			out[i].Height = 420
+		}
+	}
+	return out, nil
+}
+
+// largestNGroups returns, per variant, the sweep group with the largest N.
+func largestNGroups(s *analysis.Summary) []analysis.GroupResult {
+	best := map[analysis.VariantKey]int{}
+	var order []analysis.VariantKey
+	for i, g := range s.Groups {
+		if g.Key.Scenario != "sweep" {
+			continue
+		}
+		vk := g.Key.VariantKey()
+		j, ok := best[vk]
+		if !ok {
+			order = append(order, vk)
+			best[vk] = i
+		} else if g.Key.N > s.Groups[j].Key.N {
+			best[vk] = i
+		}
+	}
+	var out []analysis.GroupResult
+	for _, vk := range order {
+		out = append(out, s.Groups[best[vk]])
+	}
+	return out
+}
+
+func timelineCharts(ctx context.Context, runDir string, s *analysis.Summary) ([]Chart, error) {
+	type panel struct{ board, scenario string }
+	var panels []panel
+	cellsOf := map[panel][]*analysis.CellResult{}
+	seen := map[analysis.Key]bool{}
+	for i := range s.Cells {
+		c := &s.Cells[i]
+		if c.Samples == 0 || seen[c.Key] {
+			continue // one repetition per group: the first with samples
+		}
+		seen[c.Key] = true
+		p := panel{c.Key.Board, c.Key.Scenario}
+		if _, ok := cellsOf[p]; !ok {
+			panels = append(panels, p)
+		}
+		cellsOf[p] = append(cellsOf[p], c)
+	}
+	sort.Slice(panels, func(i, j int) bool {
+		if panels[i].board != panels[j].board {
+			return panels[i].board < panels[j].board
+		}
+		return panels[i].scenario < panels[j].scenario
+	})
+	var out []Chart
+	for pi, p := range panels {
+		id := fmt.Sprintf("timeline-%d", pi)
+		line := charts.NewLine()
+		line.SetGlobalOptions(commonOpts(id, "axis")...)
+		line.SetGlobalOptions(
+			charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "seconds", NameLocation: "middle", NameGap: 26, Scale: opts.Bool(true)}),
+			charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "KiB", Scale: opts.Bool(true)}),
+			charts.WithDataZoomOpts(opts.DataZoom{Type: "inside", XAxisIndex: 0}, opts.DataZoom{Type: "slider", XAxisIndex: 0, Start: 0, End: 100}),
+			charts.WithGridOpts(opts.Grid{Left: "20", Right: "40", Top: "40", Bottom: "75", ContainLabel: opts.Bool(true)}),
+		)
+		cells := cellsOf[p]
+		sort.SliceStable(cells, func(i, j int) bool {
+			a, b := cells[i].Key, cells[j].Key
+			if a.Variant != b.Variant {
+				return a.Variant < b.Variant
+			}
+			if a.Label != b.Label {
+				return a.Label < b.Label
+			}
+			return a.N < b.N
+		})
+		points, marks := 0, 0
+		for _, c := range cells {
+			tl, err := analysis.ReadTimeline(ctx, rundir.CellDir(runDir, c.ID))
+			if err != nil {
+				return nil, err
+			}
+			if len(tl.T) == 0 {
+				continue
+			}
+			idx := LTTB(tl.T, tl.InternalFree, MaxPoints)
+			data := make([]opts.LineData, len(idx))
+			for i, k := range idx {
+				data[i] = opts.LineData{Value: []float64{math.Round(tl.T[k]*1000) / 1000, kib(tl.InternalFree[k])}}
+			}
+			name := c.Key.Variant
+			if c.Key.Behaviour != "" {
+				name += " (" + c.Key.Behaviour + ")"
+			}
+			if c.Key.Label != "" && c.Key.Label != c.Key.Scenario {
+				name += " " + c.Key.Label
+			}
+			name += fmt.Sprintf(" N=%d", c.Key.N)
+			var mps []opts.MarkPointNameCoordItem
+			for _, m := range tl.Marks {
+				if len(mps) == maxMarks {
+					break
+				}
+				j, _ := slices.BinarySearch(tl.T, m.T)
+				j = min(j, len(tl.T)-1)
+				color, sym := "#d62728", "R"
+				if m.Kind == "watchdog" {
+					color, sym = "#ff7f0e", "W"
+				} else if m.Kind != "reset" {
+					color, sym = "#9467bd", "!"
+				}
+				mps = append(mps, opts.MarkPointNameCoordItem{
+					Name:       m.Kind + ": " + m.Text,
+					Coordinate: []interface{}{math.Round(m.T*1000) / 1000, kib(tl.InternalFree[j])},
+					Value:      sym, Symbol: "pin", SymbolSize: 34,
+					ItemStyle: &opts.ItemStyle{Color: color},
+				})
+			}
+			marks += len(mps)
+			points += len(data)
+			sopts := []charts.SeriesOpts{charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false), Symbol: "none"}),
+				charts.WithLineStyleOpts(opts.LineStyle{Width: 1.5})}
+			if len(mps) > 0 {
+				sopts = append(sopts, charts.WithMarkPointNameCoordItemOpts(mps...))
+			}
+			line.AddSeries(name, data, sopts...)
+		}
+		if points == 0 {
+			continue
+		}
+		caption := "One repetition per variant and N. Host clock, seconds since the cell's first record. " +
+			fmt.Sprintf("Each series is downsampled to at most %d points (LTTB) for display; the figures use every sample.", MaxPoints)
+		if marks > 0 {
+			caption += " Pins mark resets (R, red), watchdog triggers (W, orange) and panics or stack overflows (!, purple)."
+		}
+		out = append(out, Chart{ID: id, Title: fmt.Sprintf("Free internal RAM (KiB) over time: %s, %s", p.board, p.scenario), Caption: caption, Height: 460, Option: optionOf(line)})
+	}
+	return out, nil
+}
+
+func steadyVsN(s *analysis.Summary) []Chart {
+	boards := []string{}
+	byBoard := map[string][]analysis.GroupResult{}
+	for _, g := range s.Groups {
+		if g.Key.Scenario != "sweep" {
+			continue
+		}
+		if _, ok := g.Metric(analysis.MetricInternalFreeSteady); !ok {
+			continue
+		}
+		if _, ok := byBoard[g.Key.Board]; !ok {
+			boards = append(boards, g.Key.Board)
+		}
+		byBoard[g.Key.Board] = append(byBoard[g.Key.Board], g)
+	}
+	sort.Strings(boards)
+	var out []Chart
+	for bi, board := range boards {
+		groups := byBoard[board]
+		nset := map[int]bool{}
+		for _, g := range groups {
+			nset[g.Key.N] = true
+		}
+		var ns []int
+		for n := range nset {
+			ns = append(ns, n)
+		}
+		sort.Ints(ns)
+		cats := make([]string, len(ns))
+		pos := map[int]int{}
+		for i, n := range ns {
+			cats[i] = fmt.Sprint(n)
+			pos[n] = i
+		}
+		id := fmt.Sprintf("steady-%d", bi)
+		line := charts.NewLine()
+		line.SetXAxis(cats)
+		line.SetGlobalOptions(commonOpts(id, "item")...)
+		line.SetGlobalOptions(
+			charts.WithXAxisOpts(opts.XAxis{Type: "category", Name: "N sessions", NameLocation: "middle", NameGap: 28, Data: cats}),
+			charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "KiB", Scale: opts.Bool(true)}),
+			charts.WithGridOpts(opts.Grid{Left: "20", Right: "40", Top: "40", Bottom: "40", ContainLabel: opts.Bool(true)}),
+		)
+		var variants []analysis.VariantKey
+		byVariant := map[analysis.VariantKey][]analysis.GroupResult{}
+		for _, g := range groups {
+			vk := g.Key.VariantKey()
+			if _, ok := byVariant[vk]; !ok {
+				variants = append(variants, vk)
+			}
+			byVariant[vk] = append(byVariant[vk], g)
+		}
+		var legend []string
+		anyCI, anyRange := false, false
+		for _, vk := range variants {
+			name := variantLabel(vk, 1)
+			med := make([]opts.LineData, len(ns))
+			lo := make([]opts.LineData, len(ns))
+			width := make([]opts.LineData, len(ns))
+			for i := range ns {
+				med[i], lo[i], width[i] = opts.LineData{Value: "-"}, opts.LineData{Value: "-"}, opts.LineData{Value: "-"}
+			}
+			for _, g := range byVariant[vk] {
+				m, _ := g.Metric(analysis.MetricInternalFreeSteady)
+				i := pos[g.Key.N]
+				med[i] = opts.LineData{Value: kib(m.Value)}
+				l, h := float64(m.Lo), float64(m.Hi)
+				if m.HasInterval() {
+					anyCI = true
+				} else if len(m.Values) > 1 {
+					l, h = slices.Min(m.Values), slices.Max(m.Values)
+					anyRange = true
+				} else {
+					l, h = m.Value, m.Value
+				}
+				lo[i] = opts.LineData{Value: kib(l)}
+				width[i] = opts.LineData{Value: kib(h) - kib(l)}
+			}
+			legend = append(legend, name)
+			line.AddSeries(name, med, charts.WithLineChartOpts(opts.LineChart{Symbol: "circle", SymbolSize: 7}))
+			stack := "band:" + name
+			line.AddSeries(name+" interval low", lo, charts.WithLineChartOpts(opts.LineChart{Stack: stack, Symbol: "none"}),
+				charts.WithLineStyleOpts(opts.LineStyle{Opacity: opts.Float(0)}))
+			line.AddSeries(name+" interval", width, charts.WithLineChartOpts(opts.LineChart{Stack: stack, Symbol: "none"}),
+				charts.WithLineStyleOpts(opts.LineStyle{Opacity: opts.Float(0)}), charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.18)}))
+			for _, cr := range s.Costs {
+				if cr.Variant != vk {
+					continue
+				}
+				pc, ok1 := cr.Metric(analysis.MetricPerSessionCost)
+				z, ok2 := cr.Metric(analysis.MetricSteadyFreeAtZero)
+				if !ok1 || !ok2 {
+					continue
+				}
+				fit := make([]opts.LineData, len(ns))
+				for i, n := range ns {
+					fit[i] = opts.LineData{Value: kib(z.Value - pc.Value*float64(n))}
+				}
+				line.AddSeries(name+" fit", fit, charts.WithLineChartOpts(opts.LineChart{Symbol: "none"}),
+					charts.WithLineStyleOpts(opts.LineStyle{Type: "dashed", Width: 1}))
+				legend = append(legend, name+" fit")
+			}
+		}
+		m := optionOf(line)
+		colorBands(m)
+		if lg, ok := m["legend"].(map[string]any); ok {
+			lg["data"] = legend
+		}
+		band := "Shaded: the 95% confidence interval of the median across repetitions."
+		if anyRange && !anyCI {
+			band = "Shaded: the range of the repetitions (too few repetitions for a 95% interval of the median; 6 are needed)."
+		} else if anyRange {
+			band = "Shaded: the 95% interval of the median where there are at least 6 repetitions, else the range of the repetitions."
+		}
+		out = append(out, Chart{ID: id, Title: "Steady free internal RAM (KiB) against N sessions: " + board,
+			Caption: "Median across repetitions of each cell's steady-window median. " + band + " Dashed: the least-squares fit whose slope is the per-session cost.",
+			Option:  m})
+	}
+	return out
+}
+
+// colorBands gives each band series the color of the median series it
+// belongs to (series order: median, low, width, [fit]) and keeps bands out
+// of tooltips.
+func colorBands(m map[string]any) {
+	palette := []string{"#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc"}
+	series, _ := m["series"].([]any)
+	v := -1
+	for _, x := range series {
+		s, ok := x.(map[string]any)
+		if !ok {
+			continue
+		}
+		name, _ := s["name"].(string)
+		band := strings.HasSuffix(name, " interval low") || strings.HasSuffix(name, " interval")
+		if !band && !strings.HasSuffix(name, " fit") {
+			v++
+		}
+		c := palette[max(v, 0)%len(palette)]
+		s["color"] = c
+		if band {
+			s["tooltip"] = map[string]any{"show": false}
+			s["silent"] = true
+		}
+		if as, ok := s["areaStyle"].(map[string]any); ok {
+			as["color"] = c
+		}
+	}
+}
+
+// errorBars adds a vertical interval line per category to a bar series.
+func errorBars(cats []string, lo, hi []float64) charts.SeriesOpts {
+	var items []opts.MarkLineNameCoordItem
+	for i, c := range cats {
+		if math.IsNaN(lo[i]) || math.IsNaN(hi[i]) {
+			continue
+		}
+		items = append(items, opts.MarkLineNameCoordItem{Coordinate0: []interface{}{c, lo[i]}, Coordinate1: []interface{}{c, hi[i]}})
+	}
+	return func(s *charts.SingleSeries) {
+		if len(items) == 0 {
+			return
+		}
+		charts.WithMarkLineNameCoordItemOpts(items...)(s)
+		charts.WithMarkLineStyleOpts(opts.MarkLineStyle{Symbol: []string{"none", "none"}, Label: &opts.Label{Show: opts.Bool(false)},
+			LineStyle: &opts.LineStyle{Color: "#222", Width: 2, Type: "solid"}})(s)
+		s.MarkLines.Data = append([]interface{}(nil), s.MarkLines.Data...)
+	}
+}
+
+func costChart(metric string) func(*analysis.Summary) (Chart, bool) {
+	return func(s *analysis.Summary) (Chart, bool) {
+		boards := countBoards(s)
+		var cats []string
+		var vals []opts.BarData
+		var lo, hi []float64
+		for _, cr := range s.Costs {
+			m, ok := cr.Metric(metric)
+			if !ok {
+				continue
+			}
+			cats = append(cats, variantLabel(cr.Variant, boards))
+			vals = append(vals, opts.BarData{Value: kib(m.Value)})
+			lo = append(lo, kib(float64(m.Lo)))
+			hi = append(hi, kib(float64(m.Hi)))
+		}
+		if len(cats) == 0 {
+			return Chart{}, false
+		}
+		id := "cost-" + metric
+		bar := charts.NewBar()
+		bar.SetXAxis(cats)
+		bar.SetGlobalOptions(commonOpts(id, "axis")...)
+		bar.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "category", Data: cats, AxisLabel: catLabel(cats)}),
+			charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "KiB"}))
+		title, caption := "Internal RAM cost per TLS session", "Minus the slope of steady free internal RAM against N over every sweep cell of the variant; the black line is the 95% confidence interval (t distribution)."
+		name := "per-session internal cost (KiB)"
+		if metric == analysis.MetricFixedCost {
+			title = "Fixed internal cost"
+			caption = "Median baseline free internal RAM minus the fit's intercept (steady free RAM extrapolated to zero sessions): internal RAM the session machinery takes once, whatever N. Black line: 95% interval of the intercept."
+			name = "fixed internal cost (KiB)"
+		}
+		bar.AddSeries(name, vals, errorBars(cats, lo, hi))
+		return Chart{ID: id, Title: title, Caption: caption, Option: noLegend(optionOf(bar))}, true
+	}
+}
+
+// catLabel shows every category label, wrapped to the width a category gets.
+func catLabel(cats []string) *opts.AxisLabel {
+	return &opts.AxisLabel{Interval: "0", Width: max(70, 1000/max(len(cats), 1)-12), Overflow: "break"}
+}
+
+// noLegend hides the legend of a one-series chart (the title says it all).
+func noLegend(m map[string]any) map[string]any {
+	if lg, ok := m["legend"].(map[string]any); ok {
+		lg["show"] = false
+	}
+	return m
+}
+
+func internalVsPSRAM(s *analysis.Summary) (Chart, bool) {
+	boards := countBoards(s)
+	var cats []string
+	var in, ps, free []opts.BarData
+	for _, g := range largestNGroups(s) {
+		iu, ok1 := g.Metric(analysis.MetricInternalUsed)
+		pu, ok2 := g.Metric(analysis.MetricPSRAMUsed)
+		fr, ok3 := g.Metric(analysis.MetricInternalFreeSteady)
+		if !ok1 && !ok2 {
+			continue
+		}
+		cats = append(cats, variantLabel(g.Key.VariantKey(), boards)+fmt.Sprintf(" N=%d", g.Key.N))
+		in = append(in, barVal(iu, ok1))
+		ps = append(ps, barVal(pu, ok2))
+		free = append(free, barVal(fr, ok3))
+	}
+	if len(cats) == 0 {
+		return Chart{}, false
+	}
+	bar := charts.NewBar()
+	bar.SetXAxis(cats)
+	bar.SetGlobalOptions(commonOpts("psram", "axis")...)
+	bar.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "category", Data: cats, AxisLabel: catLabel(cats)}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "KiB"}))
+	bar.AddSeries("internal used", in)
+	bar.AddSeries("PSRAM used", ps)
+	bar.AddSeries("internal free", free)
+	return Chart{ID: "psram", Title: "Internal vs PSRAM use at the largest N",
+		Caption: "Medians across repetitions of the steady window: internal used = internal total - free; PSRAM used = SPIRAM total - free. Moving an allocation to PSRAM shows as internal used going down and PSRAM used going up.",
+		Option:  optionOf(bar)}, true
+}
+
+func barVal(m analysis.Metric, ok bool) opts.BarData {
+	if !ok {
+		return opts.BarData{Value: "-"}
+	}
+	return opts.BarData{Value: kib(m.Value)}
+}
+
+func stackChart(s *analysis.Summary) (Chart, bool) {
+	boards := countBoards(s)
+	var cats []string
+	var vals []opts.BarData
+	for _, g := range largestNGroups(s) {
+		h, ok := g.Metric(analysis.MetricWSStackHWM)
+		if !ok {
+			continue
+		}
+		label := fmt.Sprintf("%.0f B", h.Value)
+		if hr, ok := g.Metric(analysis.MetricWSStackHeadroom); ok {
+			label = fmt.Sprintf("%.0f B (%.0f%%)", h.Value, hr.Value*100)
+		}
+		cats = append(cats, variantLabel(g.Key.VariantKey(), boards)+fmt.Sprintf(" N=%d", g.Key.N))
+		color := "#3ba272"
+		if h.Value < 512 {
+			color = "#ee6666"
+		}
+		vals = append(vals, opts.BarData{Value: h.Value, Label: &opts.Label{Show: opts.Bool(true), Position: "top", Formatter: label},
+			ItemStyle: &opts.ItemStyle{Color: color}})
+	}
+	if len(cats) == 0 {
+		return Chart{}, false
+	}
+	bar := charts.NewBar()
+	bar.SetXAxis(cats)
+	bar.SetGlobalOptions(commonOpts("stack", "axis")...)
+	bar.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "category", Data: cats, AxisLabel: catLabel(cats)}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "bytes never used"}))
+	bar.AddSeries("websocket task stack high-water mark", vals,
+		charts.WithMarkLineNameYAxisItemOpts(opts.MarkLineNameYAxisItem{Name: "512 B", YAxis: 512}),
+		charts.WithMarkLineStyleOpts(opts.MarkLineStyle{Symbol: []string{"none", "none"}, LineStyle: &opts.LineStyle{Color: "#ee6666", Type: "dashed"},
+			Label: &opts.Label{Show: opts.Bool(true), Formatter: "512 B"}}))
+	return Chart{ID: "stack", Title: "Websocket task stack headroom at the largest N",
+		Caption: "Smallest high-water mark (stack bytes never used) over the run, median across repetitions; in brackets as a share of the task's stack. Red: under 512 B.",
+		Option:  noLegend(optionOf(bar))}, true
+}
+
+func leakChart(s *analysis.Summary) (Chart, bool) {
+	boards := countBoards(s)
+	var cats []string
+	var vals []opts.BarData
+	var lo, hi []float64
+	for _, c := range s.Cells {
+		m, ok := c.Metric(analysis.MetricLeakPerCycle)
+		if !ok {
+			continue
+		}
+		name := variantLabel(c.Key.VariantKey(), boards) + fmt.Sprintf(" N=%d", c.Key.N)
+		if c.Rep > 0 || len(s.Cells) > 1 {
+			name += fmt.Sprintf(" r%d", c.Rep)
+		}
+		cats = append(cats, name)
+		color := "#5470c6"
+		if m.Significant != nil && *m.Significant && m.Value > 0 {
+			color = "#ee6666"
+		}
+		vals = append(vals, opts.BarData{Value: math.Round(m.Value*10) / 10, ItemStyle: &opts.ItemStyle{Color: color}})
+		lo = append(lo, math.Round(float64(m.Lo)*10)/10)
+		hi = append(hi, math.Round(float64(m.Hi)*10)/10)
+	}
+	if len(cats) == 0 {
+		return Chart{}, false
+	}
+	bar := charts.NewBar()
+	bar.SetXAxis(cats)
+	bar.SetGlobalOptions(commonOpts("leak", "axis")...)
+	bar.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "category", Data: cats, AxisLabel: catLabel(cats)}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "B/cycle"}))
+	bar.AddSeries("leak per cycle (B)", vals, errorBars(cats, lo, hi))
+	return Chart{ID: "leak", Title: "Leak per churn cycle",
+		Caption: "Bytes of internal RAM lost per open/close cycle: minus the slope of free internal RAM after each cycle against the cycle index, with its 95% interval (black). Red: the interval excludes zero, a leak.",
+		Option:  noLegend(optionOf(bar))}, true
+}
+
+func latencyChart(s *analysis.Summary) (Chart, bool) {
+	boards := countBoards(s)
+	var cats []string
+	lowest := math.Inf(1)
+	series := map[string][]opts.BarData{}
+	names := []string{analysis.MetricLatencyP50, analysis.MetricLatencyP90, analysis.MetricLatencyP99, analysis.MetricLatencyMax}
+	for _, g := range s.Groups {
+		if _, ok := g.Metric(analysis.MetricLatencyP50); !ok {
+			continue
+		}
+		name := variantLabel(g.Key.VariantKey(), boards)
+		if g.Key.Label != "" {
+			name += " " + g.Key.Label
+		}
+		cats = append(cats, name+fmt.Sprintf(" N=%d", g.Key.N))
+		for _, n := range names {
+			m, ok := g.Metric(n)
+			series[n] = append(series[n], func() opts.BarData {
+				if !ok {
+					return opts.BarData{Value: "-"}
+				}
+				v := math.Max(m.Value/1000, 0.001)
+				lowest = math.Min(lowest, v)
+				return opts.BarData{Value: v}
+			}())
+		}
+	}
+	if len(cats) == 0 {
+		return Chart{}, false
+	}
+	bar := charts.NewBar()
+	bar.SetXAxis(cats)
+	bar.SetGlobalOptions(commonOpts("latency", "axis")...)
+	bar.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "category", Data: cats, AxisLabel: catLabel(cats)}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "log", Name: "ms (log)", Min: math.Pow(10, math.Floor(math.Log10(lowest)))}))
+	for _, n := range names {
+		bar.AddSeries(strings.TrimPrefix(n, "handler_latency_"), series[n])
+	}
+	return Chart{ID: "latency", Title: "Event handler latency",
+		Caption: "From event post to work done, per handler mode: percentiles over every handler_latency event, median across repetitions. Log scale.",
+		Option:  optionOf(bar)}, true
+}
+
+var ownerIndex = regexp.MustCompile(`\[\d+\]`)
+
+func ownersChart(s *analysis.Summary) (Chart, bool) {
+	boards := countBoards(s)
+	type entry struct {
+		cat   string
+		bytes map[string]float64
+	}
+	var entries []entry
+	totals := map[string]float64{}
+	for _, g := range largestNGroups(s) {
+		for _, id := range g.Cells {
+			var c *analysis.CellResult
+			for i := range s.Cells {
+				if s.Cells[i].ID == id {
+					c = &s.Cells[i]
+				}
+			}
+			if c == nil || len(c.Owners) == 0 {
+				continue
+			}
+			e := entry{cat: variantLabel(g.Key.VariantKey(), boards) + fmt.Sprintf(" N=%d", g.Key.N), bytes: map[string]float64{}}
+			for _, o := range c.Owners {
+				if o.Heap != "internal" {
+					continue
+				}
+				l := ownerIndex.ReplaceAllString(o.Label, "")
+				e.bytes[l] += float64(o.Bytes)
+				totals[l] += float64(o.Bytes)
+			}
+			entries = append(entries, e)
+			break
+		}
+	}
+	if len(entries) == 0 || len(totals) == 0 {
+		return Chart{}, false
+	}
+	labels := make([]string, 0, len(totals))
+	for l := range totals {
+		labels = append(labels, l)
+	}
+	sort.Slice(labels, func(i, j int) bool {
+		if totals[labels[i]] != totals[labels[j]] {
+			return totals[labels[i]] > totals[labels[j]]
+		}
+		return labels[i] < labels[j]
+	})
+	const top = 10
+	other := labels[min(top, len(labels)):]
+	labels = labels[:min(top, len(labels))]
+	var cats []string
+	for _, e := range entries {
+		cats = append(cats, e.cat)
+	}
+	bar := charts.NewBar()
+	bar.SetGlobalOptions(commonOpts("owners", "axis")...)
+	bar.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "KiB"}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "category", Data: cats}))
+	add := func(name string, get func(e entry) float64) {
+		data := make([]opts.BarData, len(entries))
+		for i, e := range entries {
+			data[i] = opts.BarData{Value: kib(get(e))}
+		}
+		bar.AddSeries(name, data, charts.WithBarChartOpts(opts.BarChart{Stack: "owners"}))
+	}
+	for _, l := range labels {
+		add(l, func(e entry) float64 { return e.bytes[l] })
+	}
+	if len(other) > 0 {
+		add("other", func(e entry) float64 {
+			var sum float64
+			for _, l := range other {
+				sum += e.bytes[l]
+			}
+			return sum
+		})
+	}
+	h := max(300, 80+50*len(cats))
+	return Chart{ID: "owners", Title: "Where the internal RAM went (by owner label)",
+		Caption: "Internal heap held by each owner label at the end of the steady phase, one repetition at the largest N; session indexes ([0], [1], ...) are summed. Reported by the board when heap tracing is built in.",
+		Height:  h, Option: optionOf(bar)}, true
+}

@@ -1,0 +1,332 @@
+package charts
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/wsbench/wsbench/analysis"
+	"github.com/wsbench/wsbench/rundir"
+)
+
+// Options tune WriteReportContext.
+type Options struct {
+	// Log receives progress messages (the npm ci notice); nil for stderr.
+	Log io.Writer
+	// EChartsJS is the library to inline; nil to find it with EChartsJS.
+	EChartsJS []byte
+}
+
+// WriteReport writes report.html for the run directory runDir from its
+// summary s, reading the plotted cells' timelines from runDir.
+func WriteReport(runDir string, s *analysis.Summary) error {
+	return WriteReportContext(context.Background(), runDir, s, Options{})
+}
+
+// WriteReportContext is WriteReport with a context and options.
+func WriteReportContext(ctx context.Context, runDir string, s *analysis.Summary, o Options) error {
+	if o.Log == nil {
+		o.Log = os.Stderr
+	}
+	js := o.EChartsJS
+	if js == nil {
+		var err error
+		if js, err = EChartsJS(ctx, o.Log); err != nil {
+			return fmt.Errorf("report %s: %w", runDir, err)
+		}
+	}
+	cs, err := Build(ctx, runDir, s)
+	if err != nil {
+		return fmt.Errorf("report %s: %w", runDir, err)
+	}
+	var buf bytes.Buffer
+	if err := Render(&buf, s, cs, js); err != nil {
+		return fmt.Errorf("report %s: %w", runDir, err)
+	}
+	return writeFileAtomic(filepath.Join(runDir, rundir.ReportFile), buf.Bytes())
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+type cellView struct {
+	Text  string
+	Title string // hover text: the interval and n
+	Class string
+}
+
+type rowView struct {
+	Cells    []cellView
+	Warnings []string
+}
+
+type tableView struct {
+	Head []string
+	Rows []rowView
+}
+
+type chartView struct {
+	ID, Title, Caption string
+	Height             int
+}
+
+type pageView struct {
+	Title      string
+	RunID      string
+	Generated  string
+	Boards     []string
+	Warnings   []string
+	Groups     tableView
+	Costs      tableView
+	Charts     []chartView
+	Options    template.JS
+	JS         template.JS
+	Defs       [][2]string
+	Confidence string
+}
+
+// fmtKiB formats bytes as KiB with one decimal.
+func fmtKiB(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f", v/1024)
+}
+
+func metricCell(m analysis.Metric, ok bool) cellView {
+	if !ok {
+		return cellView{Text: "—", Class: "na"}
+	}
+	var text string
+	switch m.Unit {
+	case analysis.UnitBytes, analysis.UnitBytesSession:
+		text = fmtKiB(m.Value)
+		if m.HasInterval() {
+			text += fmt.Sprintf(" [%s, %s]", fmtKiB(float64(m.Lo)), fmtKiB(float64(m.Hi)))
+		}
+	case analysis.UnitRatio:
+		text = fmt.Sprintf("%.0f%%", m.Value*100)
+	case analysis.UnitMicros:
+		text = fmt.Sprintf("%.1f", m.Value/1000)
+	case analysis.UnitBytesCycle:
+		text = fmt.Sprintf("%.1f", m.Value)
+		if m.HasInterval() {
+			text += fmt.Sprintf(" [%.1f, %.1f]", float64(m.Lo), float64(m.Hi))
+		}
+	default:
+		text = fmt.Sprintf("%g", m.Value)
+	}
+	title := fmt.Sprintf("%s = %g %s, n=%d", m.Name, m.Value, m.Unit, m.N)
+	if m.HasInterval() {
+		title += fmt.Sprintf(", %.0f%% interval [%g, %g]", m.Confidence*100, float64(m.Lo), float64(m.Hi))
+	}
+	if len(m.Values) > 1 {
+		title += fmt.Sprintf(", repetitions %v", m.Values)
+	}
+	cls := ""
+	if (m.Unit == analysis.UnitCount && m.Value > 0 && analysis.Metrics[m.Name].Core) || (m.Significant != nil && *m.Significant && m.Value > 0) {
+		cls = "bad"
+	}
+	return cellView{Text: text, Title: title, Class: cls}
+}
+
+func groupsTable(s *analysis.Summary) tableView {
+	t := tableView{Head: []string{"board", "variant", "behaviour", "scenario", "N", "reps",
+		"steady free internal KiB [95% CI]", "min free KiB", "largest block KiB", "fragmentation", "PSRAM used KiB", "DMA free KiB",
+		"ws stack HWM B", "stack headroom", "resets", "watchdogs", "session failures", "leak B/cycle", "handler p99 ms"}}
+	for _, g := range s.Groups {
+		get := func(n string) cellView { m, ok := g.Metric(n); return metricCell(m, ok) }
+		scen := g.Key.Scenario
+		if g.Key.Label != "" && g.Key.Label != g.Key.Scenario {
+			scen += " (" + g.Key.Label + ")"
+		}
+		variant := g.Key.Variant
+		if g.Key.Branch != "" {
+			variant += " @" + g.Key.Branch
+		}
+		hwm := get(analysis.MetricWSStackHWM)
+		if m, ok := g.Metric(analysis.MetricWSStackHWM); ok {
+			hwm.Text = fmt.Sprintf("%.0f", m.Value)
+			if m.Value < 512 {
+				hwm.Class = "bad"
+			}
+		}
+		row := rowView{Cells: []cellView{{Text: g.Key.Board}, {Text: variant}, {Text: g.Key.Behaviour}, {Text: scen},
+			{Text: fmt.Sprint(g.Key.N)}, {Text: fmt.Sprint(len(g.Cells))},
+			get(analysis.MetricInternalFreeSteady), get(analysis.MetricInternalFreeMin), get(analysis.MetricInternalLargest),
+			get(analysis.MetricFragmentation), get(analysis.MetricPSRAMUsed), get(analysis.MetricDMAFree),
+			hwm, get(analysis.MetricWSStackHeadroom), get(analysis.MetricResets), get(analysis.MetricWatchdogs),
+			get(analysis.MetricSessionFailures), get(analysis.MetricLeakPerCycle), get(analysis.MetricLatencyP99)},
+			Warnings: g.Warnings}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+func costsTable(s *analysis.Summary) tableView {
+	t := tableView{Head: []string{"board", "variant", "behaviour", "N values", "cells", "per-session internal cost KiB [95% CI]",
+		"fixed internal cost KiB [95% CI]", "steady free at N=0 KiB", "per-session PSRAM cost KiB"}}
+	for _, c := range s.Costs {
+		get := func(n string) cellView { m, ok := c.Metric(n); return metricCell(m, ok) }
+		cells := 0
+		if m, ok := c.Metric(analysis.MetricPerSessionCost); ok {
+			cells = m.N
+		}
+		variant := c.Variant.Variant
+		if c.Variant.Branch != "" {
+			variant += " @" + c.Variant.Branch
+		}
+		ns := make([]string, len(c.Ns))
+		for i, n := range c.Ns {
+			ns[i] = fmt.Sprint(n)
+		}
+		t.Rows = append(t.Rows, rowView{Cells: []cellView{{Text: c.Variant.Board}, {Text: variant}, {Text: c.Variant.Behaviour},
+			{Text: strings.Join(ns, ", ")}, {Text: fmt.Sprint(cells)}, get(analysis.MetricPerSessionCost), get(analysis.MetricFixedCost),
+			get(analysis.MetricSteadyFreeAtZero), get(analysis.MetricPerSessionPSRAM)}, Warnings: c.Warnings})
+	}
+	return t
+}
+
+// Render writes the report page for s with charts cs and the echarts
+// library js.
+func Render(w io.Writer, s *analysis.Summary, cs []Chart, js []byte) error {
+	p := pageView{Title: "wsbench report", RunID: s.RunID, Generated: s.Generated.Format("2006-01-02 15:04:05 UTC"),
+		Warnings: s.Warnings, Groups: groupsTable(s), Costs: costsTable(s), JS: template.JS(js),
+		Confidence: fmt.Sprintf("%.0f%%", s.Confidence*100)}
+	if s.RunID != "" {
+		p.Title += ": " + s.RunID
+	}
+	boards := map[string]bool{}
+	for _, c := range s.Cells {
+		if c.Chip != "" || c.IDFVersion != "" {
+			boards[fmt.Sprintf("%s: %s, ESP-IDF %s, %s KiB internal, %s KiB PSRAM, component %s", c.Key.Board, c.Chip, c.IDFVersion,
+				fmtKiB(float64(c.InternalTotal)), fmtKiB(float64(c.SPIRAMTotal)), c.ComponentVersion)] = true
+		}
+	}
+	for b := range boards {
+		p.Boards = append(p.Boards, b)
+	}
+	sort.Strings(p.Boards)
+	for k, v := range s.Definitions {
+		p.Defs = append(p.Defs, [2]string{k, v})
+	}
+	sort.Slice(p.Defs, func(i, j int) bool { return p.Defs[i][0] < p.Defs[j][0] })
+	all := map[string]map[string]any{}
+	for _, c := range cs {
+		p.Charts = append(p.Charts, chartView{ID: c.ID, Title: c.Title, Caption: c.Caption, Height: c.Height})
+		all[c.ID] = c.Option
+	}
+	// encoding/json escapes <, > and & (and U+2028/9), so the options cannot
+	// close the <script> element whatever a board or matrix named things.
+	b, err := json.Marshal(all)
+	if err != nil {
+		return fmt.Errorf("encode chart options: %w", err)
+	}
+	p.Options = template.JS(b)
+	return pageTemplate.Execute(w, p)
+}
+
+var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
+main{max-width:1280px;margin:0 auto;padding:16px 24px 48px}
+h1{font-size:1.5rem;margin:8px 0 4px}h2{font-size:1.2rem;margin:28px 0 8px}h3{font-size:1.05rem;margin:0 0 4px}
+.meta{color:#59636e;font-size:.9rem;margin:2px 0}
+section.card{background:#fff;border:1px solid #d1d9e0;border-radius:8px;padding:14px 16px;margin:14px 0}
+.caption{color:#59636e;font-size:.85rem;margin:0 0 6px}
+.scroll{overflow-x:auto}
+table{border-collapse:collapse;font-size:.8rem;font-variant-numeric:tabular-nums;width:100%}
+th,td{border-bottom:1px solid #e1e4e8;padding:4px 6px;text-align:right;white-space:nowrap}
+th{background:#f0f3f6;font-weight:600;white-space:normal;vertical-align:bottom;min-width:3.5em}
+td:nth-child(-n+4),th:nth-child(-n+4){text-align:left}
+td.bad{color:#b42318;font-weight:600}td.na{color:#8c959f}
+tr.warn td:first-child::before{content:"⚠ ";color:#bf8700}
+details{font-size:.8rem;color:#59636e}details li{margin:1px 0}
+.warnings{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:8px 12px;font-size:.85rem}
+dl{font-size:.8rem;display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dt{font-family:ui-monospace,monospace}dd{margin:0;color:#59636e}
+</style>
+</head>
+<body>
+<main>
+<h1>{{.Title}}</h1>
+<p class="meta">Generated {{.Generated}}. Intervals are {{.Confidence}} confidence intervals. Sizes in KiB (1024 bytes); hover a figure for its exact value, n and repetitions.</p>
+{{range .Boards}}<p class="meta">{{.}}</p>{{end}}
+{{if .Warnings}}<div class="warnings"><strong>Warnings</strong><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
+
+<section class="card" id="summary">
+<h2 style="margin-top:0">Summary by cell group</h2>
+<p class="caption">Each figure is the median across repetitions of the per-cell figure; brackets hold its {{.Confidence}} interval when there are enough repetitions (6). Rows marked ⚠ carry warnings (listed below the table).</p>
+<div class="scroll"><table>
+<thead><tr>{{range .Groups.Head}}<th>{{.}}</th>{{end}}</tr></thead>
+<tbody>{{range .Groups.Rows}}<tr{{if .Warnings}} class="warn"{{end}}>{{range .Cells}}<td{{if .Class}} class="{{.Class}}"{{end}}{{if .Title}} title="{{.Title}}"{{end}}>{{.Text}}</td>{{end}}</tr>
+{{end}}</tbody></table></div>
+{{range .Groups.Rows}}{{if .Warnings}}<details><summary>{{(index .Cells 1).Text}} · {{(index .Cells 3).Text}} · N={{(index .Cells 4).Text}}: {{len .Warnings}} warning(s)</summary><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul></details>{{end}}{{end}}
+</section>
+
+{{if .Costs.Rows}}<section class="card" id="costs">
+<h2 style="margin-top:0">Cost per TLS session (fit across N)</h2>
+<p class="caption">Least-squares fit of every sweep cell's steady free internal RAM against N. Per-session cost is minus the slope; the intercept is the steady free RAM extrapolated to zero sessions; fixed cost is the baseline free RAM minus that intercept: what the session machinery takes once, whatever N.</p>
+<div class="scroll"><table>
+<thead><tr>{{range .Costs.Head}}<th>{{.}}</th>{{end}}</tr></thead>
+<tbody>{{range .Costs.Rows}}<tr{{if .Warnings}} class="warn" title="{{range .Warnings}}{{.}}; {{end}}"{{end}}>{{range .Cells}}<td{{if .Class}} class="{{.Class}}"{{end}}{{if .Title}} title="{{.Title}}"{{end}}>{{.Text}}</td>{{end}}</tr>
+{{end}}</tbody></table></div>
+</section>{{end}}
+
+{{range .Charts}}<section class="card">
+<h3>{{.Title}}</h3>
+<p class="caption">{{.Caption}}</p>
+<div class="chart" id="{{.ID}}" style="width:100%;height:{{.Height}}px"></div>
+</section>
+{{end}}
+
+<section class="card" id="definitions">
+<h2 style="margin-top:0">Definitions</h2>
+<dl>{{range .Defs}}<dt>{{index . 0}}</dt><dd>{{index . 1}}</dd>{{end}}</dl>
+</section>
+</main>
+<script>{{.JS}}</script>
+<script>
+"use strict";
+(function () {
+  var options = {{.Options}};
+  var all = [];
+  document.querySelectorAll("div.chart").forEach(function (el) {
+    var c = echarts.init(el, null, {renderer: "canvas"});
+    c.setOption(options[el.id]);
+    all.push(c);
+  });
+  window.addEventListener("resize", function () { all.forEach(function (c) { c.resize(); }); });
+})();
+</script>
+</body>
+</html>
+`))

@@ -1,0 +1,76 @@
+package charts
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wsbench/wsbench/rundir"
+)
+
+func TestWriteReport(t *testing.T) {
+	js, err := EChartsJS(context.Background(), os.Stderr)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("echarts: %v", err)
+		}
+		t.Skipf("echarts not installed (run npm ci): %v", err)
+	}
+	dir, s := fixtureRun(t, 60)
+	if err := WriteReportContext(context.Background(), dir, s, Options{EChartsJS: js}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, rundir.ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	t.Run("hostile_names_are_escaped", func(t *testing.T) {
+		for _, raw := range []string{hostileVariant, hostileIDF, "<img src=x"} {
+			if strings.Contains(html, raw) {
+				t.Errorf("report contains %q unescaped", raw)
+			}
+		}
+		if !strings.Contains(html, "&lt;script&gt;window.__xss=1&lt;/script&gt;") {
+			t.Error("the hostile variant name is not in the table, escaped")
+		}
+		if !strings.Contains(html, `\u003cscript\u003ewindow.__xss=1\u003c/script\u003e`) {
+			t.Error("the hostile variant name is not in the chart options, JSON-escaped")
+		}
+	})
+	t.Run("offline", func(t *testing.T) {
+		if !strings.Contains(html, string(js)) {
+			t.Fatal("the echarts library is not inlined")
+		}
+		// The library itself names XML namespaces (http://www.w3.org/...).
+		page := strings.Replace(html, string(js), "", 1)
+		for _, s := range []string{"<script src", "<link", "http://", "https://", "@import", "url("} {
+			if strings.Contains(page, s) {
+				t.Errorf("report references %q", s)
+			}
+		}
+	})
+	t.Run("has_every_chart", func(t *testing.T) {
+		for _, id := range []string{"timeline-0", "steady-0", "cost-per_session_internal_cost", "cost-fixed_internal_cost", "psram", "stack", "leak", "latency", "owners"} {
+			if !strings.Contains(html, `id="`+id+`"`) {
+				t.Errorf("no chart %s", id)
+			}
+		}
+	})
+}
+
+func TestEChartsJSMissing(t *testing.T) {
+	t.Setenv(EnvECharts, filepath.Join(t.TempDir(), "nope.js"))
+	if _, err := EChartsJS(context.Background(), os.Stderr); err == nil || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("err = %v, want a not-exist error naming the file", err)
+	}
+	small := filepath.Join(t.TempDir(), "small.js")
+	os.WriteFile(small, []byte("var x;"), 0o644)
+	t.Setenv(EnvECharts, small)
+	if _, err := EChartsJS(context.Background(), os.Stderr); err == nil {
+		t.Fatal("a 6-byte file was taken for the library")
+	}
+}
