@@ -696,3 +696,26 @@ func TestSharedPortServesBoth(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+func TestSessionHistoryIsBoundedButTotalsAreNot(t *testing.T) {
+	const history, sessions = 3, 5
+	s := startPeer(t, Config{SessionHistory: history})
+	for range sessions {
+		hc := client(t, clientTLS(s, 0, 0))
+		resp, err := hc.Get(s.HTTPSURL() + "?n=10")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		hc.CloseIdleConnections()
+	}
+	waitFor(t, "sessions closed", func() bool { return s.Counters().Totals.Active == 0 })
+	snap := s.Counters()
+	if len(snap.Sessions) != history || snap.Dropped != sessions-history {
+		t.Errorf("%d sessions kept, %d dropped; want %d and %d", len(snap.Sessions), snap.Dropped, history, sessions-history)
+	}
+	if snap.Totals.Accepted != sessions || snap.Totals.PayloadOut != 10*sessions || snap.Sessions[0].ID != sessions-history+1 {
+		t.Errorf("totals %+v, first kept session %d", snap.Totals, snap.Sessions[0].ID)
+	}
+}

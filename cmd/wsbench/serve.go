@@ -126,6 +126,6 @@ the address of the interface they reach.`,
 }
 
 func printTotals(cmd *cobra.Command, t peer.Totals) {
-	fmt.Fprintf(cmd.OutOrStdout(), "sessions %d (active %d, refused %d), handshakes %d (errors %d, timeouts %d), websockets %d, requests %d, idle timeouts %d, read-limit hits %d, bytes in %d out %d, errors %d\n",
-		t.Accepted, t.Active, t.Refused, t.Handshakes, t.HandshakeErrors, t.HandshakeTimeouts, t.WebSockets, t.Requests, t.IdleTimeouts, t.ReadLimitHits, t.BytesIn, t.BytesOut, t.Errors)
+	fmt.Fprintf(cmd.OutOrStdout(), "sessions %d (active %d, refused %d), handshakes %d (errors %d, timeouts %d), websockets %d, requests %d, idle timeouts %d, read timeouts %d, read-limit hits %d, bytes in %d out %d, errors %d\n",
+		t.Accepted, t.Active, t.Refused, t.Handshakes, t.HandshakeErrors, t.HandshakeTimeouts, t.WebSockets, t.Requests, t.IdleTimeouts, t.ReadTimeouts, t.ReadLimitHits, t.BytesIn, t.BytesOut, t.Errors)
 }
