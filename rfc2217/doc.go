@@ -15,4 +15,19 @@
 // package never reconnects, retries or sleeps on its own behind the caller's
 // back, never buffers without bound (the receive buffer is capped and pushes
 // back on TCP), and never dials anything but the address in the URL.
+//
+// A ser2net 4.x (tested: 4.3.11, Debian 12) configuration exporting a board
+// on port 4000 of a lab host:
+//
+//	connection: &board1
+//	  accepter: telnet(rfc2217),tcp,4000
+//	  enable: on
+//	  options:
+//	    kickolduser: true
+//	  connector: serialdev,/dev/ttyUSB0,115200n81,local
+//
+// and the port is then rfc2217://labhost:4000. Behind a device that cannot
+// drive the modem lines (a pseudo-terminal), ser2net leaves SET-CONTROL
+// unanswered: add ?ign_set_control. esptool's own RFC 2217 server never
+// answers SET-CONTROL either (see esp32.go).
 package rfc2217

@@ -146,7 +146,9 @@ type Port struct {
 // Dial connects to rawURL (see [ParseURL]), negotiates the telnet options
 // (BINARY both ways, SUPPRESS-GO-AHEAD, COM-PORT-OPTION) and applies the
 // non-zero settings in opts, waiting for each acknowledgement. ctx bounds the
-// connection set-up only; the returned port lives until Close or loss.
+// connection set-up only; the returned port lives until Close or loss. TCP
+// keepalive (5 s idle, 3 probes 5 s apart) turns a silently dead peer into
+// ErrConnectionLost after about 20 s.
 func Dial(ctx context.Context, rawURL string, opts Options) (*Port, error) {
 	t, err := ParseURL(rawURL)
 	if err != nil {
