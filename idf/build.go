@@ -2,6 +2,7 @@ package idf
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,13 @@ type BuildOptions struct {
 	// ComponentPath is a local checkout of esp_websocket_client to build
 	// against instead of the registry release (e.g. a PR branch); "" for the registry.
 	ComponentPath string
+	// Behaviour is the placement behaviour of that checkout, "fallback" (PR 980)
+	// or "strict" (PR 1117), reported in Hello; "" keeps the Kconfig default
+	// (fallback). It is written as one more SDKCONFIG_DEFAULTS layer.
+	Behaviour string
+	// PeerCA is the PEM CA of the peer server to embed; "" uses
+	// <Project>/main/certs/peer_ca.pem.
+	PeerCA string
 	// BuildRoot holds build/<target>/<variant>; default <Project>/build.
 	BuildRoot string
 	// Clean removes the variant's build directory first.
@@ -96,6 +104,16 @@ func (o BuildOptions) validate(project string) error {
 			return fmt.Errorf("project %s: %w", project, err)
 		}
 	}
+	switch o.Behaviour {
+	case "", "fallback", "strict":
+	default:
+		return fmt.Errorf("behaviour %q: want fallback or strict", o.Behaviour)
+	}
+	if o.PeerCA != "" {
+		if _, err := os.Stat(o.PeerCA); err != nil {
+			return fmt.Errorf("peer CA: %w (run `wsbench serve` once to generate it)", err)
+		}
+	}
 	if o.ComponentPath != "" {
 		st, err := os.Stat(o.ComponentPath)
 		if err != nil {
@@ -111,15 +129,71 @@ func (o BuildOptions) validate(project string) error {
 	return nil
 }
 
+// buildParams are the resolved (absolute) inputs of one variant's build.
+type buildParams struct {
+	project, buildDir, target, variant string
+	component, peerCA                  string
+	behaviourFile                      string // extra defaults layer, "" for none
+}
+
+// layers are the SDKCONFIG_DEFAULTS entries: relative to the project, the
+// behaviour layer absolute.
+func (b buildParams) layers() []string {
+	l := defaultsFiles(b.target, b.variant)
+	if b.behaviourFile != "" {
+		l = append(l, b.behaviourFile)
+	}
+	return l
+}
+
 // commonArgs are the idf.py options every step of a variant shares.
-func commonArgs(project, buildDir, target, variant, component string) []string {
-	args := []string{"-C", project, "-B", buildDir,
-		"-D", "SDKCONFIG=" + filepath.Join(buildDir, "sdkconfig"),
-		"-D", "SDKCONFIG_DEFAULTS=" + strings.Join(defaultsFiles(target, variant), ";")}
-	if component != "" {
-		args = append(args, "-D", "WSBENCH_WS_COMPONENT_PATH="+component)
+func (b buildParams) commonArgs() []string {
+	args := []string{"-C", b.project, "-B", b.buildDir,
+		"-D", "SDKCONFIG=" + filepath.Join(b.buildDir, "sdkconfig"),
+		"-D", "SDKCONFIG_DEFAULTS=" + strings.Join(b.layers(), ";")}
+	if b.component != "" {
+		args = append(args, "-D", "WSBENCH_WS_COMPONENT_PATH="+b.component)
+	}
+	if b.peerCA != "" {
+		args = append(args, "-D", "WSBENCH_PEER_CA="+b.peerCA)
 	}
 	return args
+}
+
+// resolve validates o and makes every path absolute. It writes nothing.
+func (o BuildOptions) resolve() (buildParams, error) {
+	project, buildDir, err := o.dirs()
+	if err != nil {
+		return buildParams{}, err
+	}
+	if err := o.validate(project); err != nil {
+		return buildParams{}, err
+	}
+	b := buildParams{project: project, buildDir: buildDir, target: o.Target, variant: o.Variant}
+	if o.ComponentPath != "" {
+		if b.component, err = filepath.Abs(o.ComponentPath); err != nil {
+			return b, fmt.Errorf("component path: %w", err)
+		}
+	}
+	if o.PeerCA != "" {
+		if b.peerCA, err = filepath.Abs(o.PeerCA); err != nil {
+			return b, fmt.Errorf("peer CA: %w", err)
+		}
+	}
+	if o.Behaviour != "" {
+		b.behaviourFile = filepath.Join(buildDir, "wsbench-behaviour.defaults")
+	}
+	return b, nil
+}
+
+// behaviourDefaults is the sdkconfig layer that selects a behaviour.
+func behaviourDefaults(behaviour string) []byte {
+	if behaviour == "strict" {
+		return []byte("# written by wsbench build --behaviour strict\nCONFIG_WSBENCH_BEHAVIOUR_STRICT=y\n" +
+			"# CONFIG_WSBENCH_BEHAVIOUR_FALLBACK is not set\n")
+	}
+	return []byte("# written by wsbench build --behaviour fallback\nCONFIG_WSBENCH_BEHAVIOUR_FALLBACK=y\n" +
+		"# CONFIG_WSBENCH_BEHAVIOUR_STRICT is not set\n")
 }
 
 // sdkconfigTarget reads CONFIG_IDF_TARGET from an sdkconfig, "" when absent.
@@ -147,7 +221,10 @@ func staleSDKConfig(project, sdkconfig string, layers []string) (bool, error) {
 		return false, err
 	}
 	for _, l := range layers {
-		lst, err := os.Stat(filepath.Join(project, l))
+		if !filepath.IsAbs(l) {
+			l = filepath.Join(project, l)
+		}
+		lst, err := os.Stat(l)
 		if err != nil {
 			return false, err
 		}
@@ -160,68 +237,77 @@ func staleSDKConfig(project, sdkconfig string, layers []string) (bool, error) {
 
 // Build builds one variant for one target and stores its size report.
 func Build(ctx context.Context, o BuildOptions) (Artifact, error) {
-	project, buildDir, err := o.dirs()
+	b, err := o.resolve()
 	if err != nil {
-		return Artifact{}, err
-	}
-	if err := o.validate(project); err != nil {
 		return Artifact{}, fmt.Errorf("build: %w", err)
-	}
-	component := ""
-	if o.ComponentPath != "" {
-		if component, err = filepath.Abs(o.ComponentPath); err != nil {
-			return Artifact{}, fmt.Errorf("component path: %w", err)
-		}
 	}
 	if _, err := o.Tool.locate(); err != nil {
 		return Artifact{}, fmt.Errorf("build %s/%s: %w", o.Target, o.Variant, err)
 	}
-	art := Artifact{Target: o.Target, Variant: o.Variant, Project: project, BuildDir: buildDir,
-		SDKConfig: filepath.Join(buildDir, "sdkconfig"), SizeJSON: filepath.Join(buildDir, "size.json"),
-		ComponentPath: component}
+	art := Artifact{Target: o.Target, Variant: o.Variant, Project: b.project, BuildDir: b.buildDir,
+		SDKConfig: filepath.Join(b.buildDir, "sdkconfig"), SizeJSON: filepath.Join(b.buildDir, "size.json"),
+		ComponentPath: b.component}
+	fail := func(err error) (Artifact, error) {
+		return art, fmt.Errorf("build %s/%s: %w", o.Target, o.Variant, err)
+	}
 	if o.Clean {
-		if err := os.RemoveAll(buildDir); err != nil {
-			return art, fmt.Errorf("clean %s: %w", buildDir, err)
+		if err := os.RemoveAll(b.buildDir); err != nil {
+			return fail(fmt.Errorf("clean %s: %w", b.buildDir, err))
 		}
 	}
-	if err := os.MkdirAll(buildDir, 0o755); err != nil {
-		return art, fmt.Errorf("create %s: %w", buildDir, err)
+	if err := os.MkdirAll(b.buildDir, 0o755); err != nil {
+		return fail(err)
 	}
-	common := commonArgs(project, buildDir, o.Target, o.Variant, component)
+	if b.behaviourFile != "" {
+		want := behaviourDefaults(o.Behaviour)
+		if have, err := os.ReadFile(b.behaviourFile); err != nil || !bytes.Equal(have, want) {
+			if err := os.WriteFile(b.behaviourFile, want, 0o644); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	common := b.commonArgs()
 
 	// set-target when the build directory is new or was configured for another chip.
 	have, err := sdkconfigTarget(art.SDKConfig)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return art, fmt.Errorf("read %s: %w", art.SDKConfig, err)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fail(fmt.Errorf("read %s: %w", art.SDKConfig, err))
 	}
-	_, cacheErr := os.Stat(filepath.Join(buildDir, "CMakeCache.txt"))
-	if have != o.Target || cacheErr != nil {
+	_, cacheErr := os.Stat(filepath.Join(b.buildDir, "CMakeCache.txt"))
+	var steps []string
+	switch {
+	case have != o.Target || cacheErr != nil:
 		if have != "" && have != o.Target {
 			// set-target replaces the sdkconfig; keep nothing of the other chip.
 			if err := os.Remove(art.SDKConfig); err != nil {
-				return art, fmt.Errorf("remove %s: %w", art.SDKConfig, err)
+				return fail(err)
 			}
 		}
-		if _, err := o.Tool.run(ctx, "set-target", project, append(slices.Clone(common), "set-target", o.Target)); err != nil {
-			return art, fmt.Errorf("build %s/%s: %w", o.Target, o.Variant, err)
+		if _, err := o.Tool.run(ctx, "set-target", b.project, append(slices.Clone(common), "set-target", o.Target)); err != nil {
+			return fail(err)
 		}
-	} else if stale, err := staleSDKConfig(project, art.SDKConfig, defaultsFiles(o.Target, o.Variant)); err != nil {
-		return art, fmt.Errorf("build %s/%s: %w", o.Target, o.Variant, err)
-	} else if stale {
-		// Regenerate from the defaults on the next configure.
-		if err := os.Remove(art.SDKConfig); err != nil {
-			return art, fmt.Errorf("remove stale %s: %w", art.SDKConfig, err)
+	default:
+		stale, err := staleSDKConfig(b.project, art.SDKConfig, b.layers())
+		if err != nil {
+			return fail(err)
 		}
-		common = append(common, "reconfigure")
+		if stale {
+			// Regenerate the sdkconfig from the changed defaults.
+			if err := os.Remove(art.SDKConfig); err != nil {
+				return fail(err)
+			}
+			steps = append(steps, "reconfigure")
+		} else if b.component != "" {
+			// The component's version and commit are read at configure time.
+			steps = append(steps, "reconfigure")
+		}
 	}
-
-	if _, err := o.Tool.run(ctx, "build", project, append(slices.Clone(common), "build")); err != nil {
-		return art, fmt.Errorf("build %s/%s: %w", o.Target, o.Variant, err)
+	steps = append(steps, "build")
+	if _, err := o.Tool.run(ctx, "build", b.project, append(slices.Clone(common), steps...)); err != nil {
+		return fail(err)
 	}
-	if err := writeSize(ctx, o.Tool, project, art.SizeJSON, commonArgs(project, buildDir, o.Target, o.Variant, component)); err != nil {
-		return art, fmt.Errorf("build %s/%s: %w", o.Target, o.Variant, err)
+	if err := writeSize(ctx, o.Tool, b.project, art.SizeJSON, common); err != nil {
+		return fail(err)
 	}
 	return art, nil
 }

@@ -14,12 +14,15 @@ import (
 // FlashOptions says which built variant to flash to which board.
 type FlashOptions struct {
 	Tool
-	// Project, Target, Variant, ComponentPath and BuildRoot name the build
-	// as in BuildOptions.
+	// Project, Target, Variant, ComponentPath, Behaviour, PeerCA and
+	// BuildRoot name the build as in BuildOptions (the same values, so that
+	// idf.py does not reconfigure).
 	Project       string
 	Target        string
 	Variant       string
 	ComponentPath string
+	Behaviour     string
+	PeerCA        string
 	BuildRoot     string
 	// Port is the board's serial port, e.g. /dev/ttyUSB0 or /dev/ttyACM0.
 	Port string
@@ -38,13 +41,10 @@ var portBusyText = []string{
 // Flash writes the variant's image (bootloader, partition table, app) to the
 // board on Port. The variant must have been built.
 func Flash(ctx context.Context, o FlashOptions) error {
-	b := BuildOptions{Tool: o.Tool, Project: o.Project, Target: o.Target, Variant: o.Variant,
-		ComponentPath: o.ComponentPath, BuildRoot: o.BuildRoot}
-	project, buildDir, err := b.dirs()
+	bo := BuildOptions{Tool: o.Tool, Project: o.Project, Target: o.Target, Variant: o.Variant,
+		ComponentPath: o.ComponentPath, Behaviour: o.Behaviour, PeerCA: o.PeerCA, BuildRoot: o.BuildRoot}
+	b, err := bo.resolve()
 	if err != nil {
-		return err
-	}
-	if err := b.validate(project); err != nil {
 		return fmt.Errorf("flash: %w", err)
 	}
 	if o.Port == "" {
@@ -56,23 +56,17 @@ func Flash(ctx context.Context, o FlashOptions) error {
 	if _, err := os.Stat(o.Port); err != nil {
 		return fmt.Errorf("flash %s: %w: %v", o.Port, ErrNoPort, err)
 	}
-	if _, err := os.Stat(filepath.Join(buildDir, "flasher_args.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(b.buildDir, "flasher_args.json")); err != nil {
 		return fmt.Errorf("flash %s/%s: not built yet (no %s/flasher_args.json): run `wsbench build --target %s --variant %s` first",
-			o.Target, o.Variant, buildDir, o.Target, o.Variant)
+			o.Target, o.Variant, b.buildDir, o.Target, o.Variant)
 	}
-	component := ""
-	if o.ComponentPath != "" {
-		if component, err = filepath.Abs(o.ComponentPath); err != nil {
-			return fmt.Errorf("component path: %w", err)
-		}
-	}
-	args := commonArgs(project, buildDir, o.Target, o.Variant, component)
+	args := b.commonArgs()
 	args = append(slices.Clone(args), "-p", o.Port)
 	if o.Baud > 0 {
 		args = append(args, "-b", strconv.Itoa(o.Baud))
 	}
 	args = append(args, "flash")
-	if _, err := o.Tool.run(ctx, "flash", project, args); err != nil {
+	if _, err := o.Tool.run(ctx, "flash", b.project, args); err != nil {
 		var te *ToolError
 		if errors.As(err, &te) {
 			for _, s := range portBusyText {

@@ -201,6 +201,64 @@ func TestBuild(t *testing.T) {
 		}
 	})
 
+	t.Run("behaviour_and_peer_ca_reach_idf_py", func(t *testing.T) {
+		log := fake(t)
+		proj := project(t)
+		ca := filepath.Join(t.TempDir(), "ca.pem")
+		if err := os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		art, err := Build(context.Background(), BuildOptions{Project: proj, Target: "esp32", Variant: "alloc-ext",
+			Behaviour: "strict", PeerCA: ca})
+		if err != nil {
+			t.Fatal(err)
+		}
+		layer := filepath.Join(art.BuildDir, "wsbench-behaviour.defaults")
+		b, err := os.ReadFile(layer)
+		if err != nil || !strings.Contains(string(b), "CONFIG_WSBENCH_BEHAVIOUR_STRICT=y") {
+			t.Fatalf("behaviour layer %s: %q, %v", layer, b, err)
+		}
+		call := calls(t, log)[1]
+		if !slices.Contains(call, "SDKCONFIG_DEFAULTS=sdkconfig.defaults;sdkconfig.defaults.esp32;variants/alloc-ext.defaults;"+layer) {
+			t.Errorf("build call %q lacks the behaviour layer", call)
+		}
+		if !slices.Contains(call, "WSBENCH_PEER_CA="+ca) {
+			t.Errorf("build call %q lacks the peer CA", call)
+		}
+		// Switching behaviour rewrites the layer, which makes the sdkconfig stale.
+		future := time.Now().Add(-time.Hour)
+		if err := os.Chtimes(layer, future, future); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Build(context.Background(), BuildOptions{Project: proj, Target: "esp32", Variant: "alloc-ext",
+			Behaviour: "fallback", PeerCA: ca}); err != nil {
+			t.Fatal(err)
+		}
+		c := calls(t, log)
+		if last := c[len(c)-2]; !slices.Contains(last, "reconfigure") {
+			t.Errorf("build after a behaviour change %q: want reconfigure", last)
+		}
+	})
+
+	t.Run("local_component_reconfigures_for_its_commit", func(t *testing.T) {
+		log := fake(t)
+		proj := project(t)
+		comp := t.TempDir()
+		if err := os.WriteFile(filepath.Join(comp, "CMakeLists.txt"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		o := BuildOptions{Project: proj, Target: "esp32s3", Variant: "int", ComponentPath: comp}
+		for range 2 {
+			if _, err := Build(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := calls(t, log)
+		if second := c[3]; !slices.Contains(second, "reconfigure") || second[len(second)-1] != "build" {
+			t.Errorf("second build with a local component %q: want reconfigure build", second)
+		}
+	})
+
 	t.Run("second_build_skips_set_target", func(t *testing.T) {
 		log := fake(t)
 		proj := project(t)
@@ -323,6 +381,8 @@ func TestBuild(t *testing.T) {
 			{BuildOptions{Project: proj, Target: "esp32s3", Variant: "../x"}, "not a file name"},
 			{BuildOptions{Project: t.TempDir(), Target: "esp32s3", Variant: "int"}, "not an ESP-IDF project"},
 			{BuildOptions{Project: proj, Target: "esp32s3", Variant: "int", ComponentPath: t.TempDir()}, "not an ESP-IDF component"},
+			{BuildOptions{Project: proj, Target: "esp32s3", Variant: "int", Behaviour: "lenient"}, `behaviour "lenient"`},
+			{BuildOptions{Project: proj, Target: "esp32s3", Variant: "int", PeerCA: "/nonexistent/ca.pem"}, "peer CA"},
 		} {
 			_, err := Build(context.Background(), tc.o)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
