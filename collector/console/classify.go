@@ -195,7 +195,7 @@ func (c *Classifier) setAfter(typ, class string) {
 // watchdogLine reports whether l continues a task watchdog report, and
 // records what it says.
 func (c *Classifier) watchdogLine(l *Line, m string) bool {
-	if l.Level != "" && l.Tag != "task_wdt" {
+	if l.Level != "" && l.Tag != "task_wdt" || isWatchdogHeader(m) {
 		return false
 	}
 	t := strings.TrimLeft(m, " \t")

@@ -182,6 +182,19 @@ func TestClassifier(t *testing.T) {
 			want: []string{`watchdog {"starving":["IDLE1 (CPU 1)"],"running":null,"aborted":false}`},
 		},
 		{
+			name: "two_reports_in_a_row_are_two_records",
+			in: "E (5000) task_wdt: Task watchdog got triggered. The following tasks/users did not reset the watchdog in time:\n" +
+				"E (5000) task_wdt:  - IDLE0 (CPU 0)\n" +
+				"E (5000) task_wdt: Print CPU 0 (current core) backtrace\n\n\nBacktrace: 0x42008000:0x3fc9a000\n" +
+				"E (10000) task_wdt: Task watchdog got triggered. The following tasks/users did not reset the watchdog in time:\n" +
+				"E (10000) task_wdt:  - IDLE1 (CPU 1)\n" +
+				"I (10001) app: next",
+			want: []string{
+				`watchdog {"starving":["IDLE0 (CPU 0)"],"running":null,"aborted":false}`,
+				`watchdog {"starving":["IDLE1 (CPU 1)"],"running":null,"aborted":false}`,
+			},
+		},
+		{
 			name: "ordinary_log_lines_give_nothing",
 			in:   "I (312) cpu_start: Starting scheduler on PRO CPU.\nW (1200) wifi: something\nets is not a banner\nrst: no",
 			want: nil,
