@@ -153,7 +153,7 @@ func (d *hardwareDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, er
 // PortOpener opens a serial port path, "auto", or an rfc2217:// URL.
 func PortOpener(port string, baud int) Opener {
 	if rfc2217.IsURL(port) {
-		open := rfc2217.Opener(port, rfc2217.Options{Baud: baud})
+		open := rfc2217.Opener(port, rfc2217.Options{Baud: baud, ReadTimeout: collector.ReadTimeout})
 		return func(ctx context.Context) (Port, error) { return open(ctx) }
 	}
 	return Opener(collector.SerialOpener(port, baud))

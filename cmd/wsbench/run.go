@@ -121,13 +121,11 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 				hw.ComponentPath = f.Component.Path
 			}
 			if urls.WSURL == "" {
-				certDir, err := defaultCertDir()
-				if err != nil {
-					return err
-				}
+				// Certificates live outside the run directory (peer.DefaultCertDir):
+				// results never hold a private key, and a firmware built with the
+				// CA embedded keeps working across runs.
 				pc := peer.Config{
 					Host:         f.Peer.Listen,
-					CertDir:      certDir,
 					KeyType:      f.Peer.Key,
 					PushSize:     f.Peer.PushSize,
 					PushInterval: f.Peer.PushEvery.D(),
@@ -209,17 +207,6 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 	cmd.Flags().StringVar(&hw.Project, "project", "firmware", "ESP-IDF project of the firmware (hardware boards)")
 	cmd.Flags().StringVar(&hw.ComponentPath, "component-path", "", "local checkout of esp_websocket_client to build against (hardware boards), e.g. a PR branch")
 	return cmd
-}
-
-// defaultCertDir is where the peer's CA and server certificate live between
-// runs: outside the run directory, so that results never hold a private key
-// and a firmware built with the CA embedded keeps working across runs.
-func defaultCertDir() (string, error) {
-	base, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("peer certificates: %w (set peer.cert_dir in the matrix)", err)
-	}
-	return filepath.Join(base, "wsbench", "peer"), nil
 }
 
 func printCellCounts(w io.Writer, res *matrix.Result) {
