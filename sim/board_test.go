@@ -224,6 +224,8 @@ func TestCommandsAreAnswered(t *testing.T) {
 		{"frobnicate", false, "unknown command"},
 		{"bad line!", false, "column"},
 		{"wifi ssid=x pass=y", true, ""},
+		{"run cell=" + strings.Repeat("x", 600), false, "longer than"},
+		{"\x00\xff\xa5W garbage", false, "column 1"},
 	}
 	for i, tt := range tests {
 		h.send(tt.line)
@@ -293,3 +295,18 @@ func TestBootMatchesFactsSheet(t *testing.T) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestResetCommandReboots(t *testing.T) {
+	h := startBoard(t, Config{Profile: "esp32s3-n8"})
+	if r := waitHello(h, 1).ResetReason; r != resetPowerOn {
+		t.Fatalf("first boot reason %d, want POWERON", r)
+	}
+	h.send("reset")
+	if r := waitHello(h, 2).ResetReason; r != resetSW {
+		t.Fatalf("after reset: reason %d, want SW (3)", r)
+	}
+	text, _ := h.cap.snapshot()
+	if strings.Count(text, "ESP-ROM:esp32s3-20210327") != 2 || !strings.Contains(text, "rst:0xc (RTC_SW_CPU_RST)") {
+		t.Errorf("want a second ROM banner with a software CPU reset:\n%s", tail(text, 2000))
+	}
+}

@@ -91,7 +91,7 @@ func (m *machine) execute(ctx context.Context, p wire.RunParams) error {
 			m.setPhase(wire.PhaseTeardown)
 		}
 		for i := len(r.sessions) - 1; i >= 0; i-- {
-			m.closeSession(r.sessions[i], true)
+			m.closeSession(r.sessions[i])
 			_ = m.advance(tctx, m.gap())
 		}
 		r.sessions = nil
@@ -280,7 +280,7 @@ func (m *machine) churn(ctx context.Context) error {
 			return err
 		}
 		if s != nil {
-			m.closeSession(s, true)
+			m.closeSession(s)
 		}
 		if leak := m.b.getFaults().LeakBytes; leak > 0 {
 			// The leak fault: bytes lost on every cycle, never freed.

@@ -208,9 +208,17 @@ func (m *machine) openSession(ctx context.Context, i int, ws bool, rawURL string
 		return s, nil
 	}
 	var rb *rebootError
-	if errors.As(err, &rb) || ctx.Err() != nil {
-		s.closeNet()
-		m.destroy(s)
+	if errors.As(err, &rb) {
+		s.closeNet() // the board is rebooting: nothing more is modelled
+		return nil, err
+	}
+	if s.open {
+		// A failed or interrupted connection is never reported as closed.
+		s.open = false
+		m.open--
+	}
+	if ctx.Err() != nil {
+		m.closeSession(s)
 		return nil, err
 	}
 	var ce *connectError
@@ -226,8 +234,7 @@ func (m *machine) openSession(ctx context.Context, i int, ws bool, rawURL string
 	}
 	m.logf('E', "wsbench", "session %d (%s): %v", i, s.prefix, err)
 	m.event(wire.Event{Kind: wire.EventSessionFailed, Session: int16(i), Err: code, Name: s.prefix})
-	m.closeSession(s, false)
-	m.destroy(s)
+	m.closeSession(s)
 	return nil, nil
 }
 
@@ -633,31 +640,25 @@ func (m *machine) stackUse(s *session, used int32) error {
 	return &rebootError{resetPanic}
 }
 
-// closeSession stops a session: the real connection, the websocket task,
-// the TLS session and the socket. With model set it emits the events.
-func (m *machine) closeSession(s *session, model bool) {
+// closeSession stops and destroys a session: the real connection, the
+// websocket task, the TLS session, the socket and the client, with events.
+func (m *machine) closeSession(s *session) {
 	s.closeNet()
 	m.free(&s.tls, "")
 	m.free(&s.lwip, "")
 	if s.open {
 		s.open = false
 		m.open--
-		if model {
-			m.event(wire.Event{Kind: wire.EventSessionClosed, Session: int16(s.idx), Name: s.prefix})
-		}
+		m.event(wire.Event{Kind: wire.EventSessionClosed, Session: int16(s.idx), Name: s.prefix})
 	}
 	if len(s.task.blocks) > 0 {
 		m.free(&s.task, "")
 		if s.prefix == "ws" {
 			m.wsHWM = -1
 		}
-		if model {
-			m.event(wire.Event{Kind: wire.EventTaskStopped, Session: int16(s.idx), Name: "websocket_task"})
-		}
+		m.event(wire.Event{Kind: wire.EventTaskStopped, Session: int16(s.idx), Name: "websocket_task"})
 	}
-	if model {
-		m.destroy(s)
-	}
+	m.destroy(s)
 }
 
 // destroy frees the client's own memory (esp_websocket_client_destroy,
