@@ -1,0 +1,316 @@
+package analysis
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/wsbench/wsbench/analysis/stats"
+)
+
+// Verdicts of a row or a variant.
+const (
+	Better = "better"
+	Worse  = "worse"
+	Same   = "same"
+)
+
+// Row compares one metric of one cell group (or one variant's fit across
+// N, Key.N == 0) between a base run and a PR run.
+type Row struct {
+	Key    Key     `json:"key"` // Branch is empty: base and PR differ by branch
+	Metric string  `json:"metric"`
+	Unit   string  `json:"unit"`
+	Old    float64 `json:"old"`
+	New    float64 `json:"new"`
+	OldN   int     `json:"old_n"`
+	NewN   int     `json:"new_n"`
+	// DeltaPct is (new/old-1)*100, NaN when old is 0.
+	DeltaPct Float `json:"delta_pct"`
+	// Delta is benchstat's rendering: "~" when not significant, else "+1.23%".
+	Delta       string  `json:"delta"`
+	P           float64 `json:"p"`
+	Alpha       float64 `json:"alpha"`
+	Significant bool    `json:"significant"`
+	// Test names the test behind P.
+	Test string `json:"test"`
+	// Verdict is better, worse or same (same when not significant).
+	Verdict  string       `json:"verdict"`
+	Gates    []GateResult `json:"gates,omitempty"`
+	Warnings []string     `json:"warnings,omitempty"`
+}
+
+// GateResult is the outcome of one gate on one row.
+type GateResult struct {
+	Gate   string `json:"gate"`
+	Failed bool   `json:"failed"`
+	Reason string `json:"reason"`
+}
+
+// VariantVerdict sums up a variant's core metrics.
+type VariantVerdict struct {
+	Variant VariantKey `json:"variant"`
+	Verdict string     `json:"verdict"`
+	Better  []string   `json:"better,omitempty"`
+	Worse   []string   `json:"worse,omitempty"`
+}
+
+// Comparison is the result of comparing two summaries.
+type Comparison struct {
+	Base     string           `json:"base"`
+	PR       string           `json:"pr"`
+	Alpha    float64          `json:"alpha"`
+	Gates    []string         `json:"gates,omitempty"`
+	Rows     []Row            `json:"rows"`
+	Verdicts []VariantVerdict `json:"verdicts"`
+	// Failures lists each failed gate with its row, for the exit status.
+	Failures []string `json:"failures,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Failed reports whether any gate failed.
+func (c *Comparison) Failed() bool { return len(c.Failures) > 0 }
+
+func unbranched(k Key) Key { k.Branch = ""; return k }
+
+// Compare compares every metric of every cell group and every per-session
+// cost fit present in both summaries. Groups match on board, variant,
+// behaviour, scenario, label and N (not branch). Group metrics are compared
+// with benchmath's Mann-Whitney U test on the per-repetition values; slopes
+// with a t test on the difference of the two slopes.
+func Compare(base, pr *Summary, th Thresholds) *Comparison {
+	if th.Alpha == 0 {
+		th.Alpha = DefaultThresholds().Alpha
+	}
+	c := &Comparison{Base: base.RunID, PR: pr.RunID, Alpha: th.Alpha}
+	for _, g := range th.Gates {
+		c.Gates = append(c.Gates, g.Raw)
+	}
+	old := map[Key]*GroupResult{}
+	for i := range base.Groups {
+		k := unbranched(base.Groups[i].Key)
+		if _, dup := old[k]; !dup {
+			old[k] = &base.Groups[i]
+		}
+	}
+	matched := map[Key]bool{}
+	for i := range pr.Groups {
+		ng := &pr.Groups[i]
+		k := unbranched(ng.Key)
+		og, ok := old[k]
+		if !ok || matched[k] {
+			continue
+		}
+		matched[k] = true
+		for _, nm := range ng.Metrics {
+			om, ok := og.Metric(nm.Name)
+			if !ok {
+				continue
+			}
+			c.Rows = append(c.Rows, groupRow(k, om, nm, th.Alpha))
+		}
+	}
+	for k := range old {
+		if !matched[k] {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("only in base: %s", k))
+		}
+	}
+	for i := range pr.Groups {
+		if k := unbranched(pr.Groups[i].Key); old[k] == nil {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("only in PR: %s", k))
+		}
+	}
+	oldCost := map[VariantKey]*CostResult{}
+	for i := range base.Costs {
+		vk := base.Costs[i].Variant
+		vk.Branch = ""
+		oldCost[vk] = &base.Costs[i]
+	}
+	for i := range pr.Costs {
+		nc := &pr.Costs[i]
+		vk := nc.Variant
+		vk.Branch = ""
+		oc, ok := oldCost[vk]
+		if !ok {
+			continue
+		}
+		k := Key{Board: vk.Board, Variant: vk.Variant, Behaviour: vk.Behaviour, Scenario: nc.Scenario}
+		om, ok1 := oc.Metric(MetricPerSessionCost)
+		nm, ok2 := nc.Metric(MetricPerSessionCost)
+		if ok1 && ok2 {
+			c.Rows = append(c.Rows, slopeRow(k, om, nm, oc, nc, th.Alpha))
+		}
+	}
+	sort.SliceStable(c.Rows, func(i, j int) bool {
+		if c.Rows[i].Metric != c.Rows[j].Metric {
+			return c.Rows[i].Metric < c.Rows[j].Metric
+		}
+		return keyLess(c.Rows[i].Key, c.Rows[j].Key)
+	})
+	sort.Strings(c.Warnings)
+	applyGates(c, pr, th.Gates)
+	c.Verdicts = verdicts(c.Rows)
+	return c
+}
+
+func valuesOf(m Metric) []float64 {
+	if len(m.Values) > 0 {
+		return m.Values
+	}
+	return []float64{m.Value}
+}
+
+func newRow(k Key, om, nm Metric, alpha float64) Row {
+	r := Row{Key: k, Metric: nm.Name, Unit: nm.Unit, Old: om.Value, New: nm.Value, OldN: om.N, NewN: nm.N, Alpha: alpha,
+		DeltaPct: Float(math.NaN())}
+	if om.Value != 0 {
+		r.DeltaPct = Float((nm.Value/om.Value - 1) * 100)
+	}
+	return r
+}
+
+func (r *Row) finish() {
+	r.Significant = r.P <= r.Alpha
+	// benchmath.Comparison.FormatDelta's rules.
+	switch {
+	case !r.Significant:
+		r.Delta = "~"
+	case r.Old == r.New:
+		r.Delta = "0.00%"
+	case r.Old == 0:
+		r.Delta = "?"
+	default:
+		r.Delta = fmt.Sprintf("%+.2f%%", float64(r.DeltaPct))
+	}
+	r.Verdict = Same
+	if r.Significant && r.New != r.Old {
+		up := r.New > r.Old
+		if (Metrics[r.Metric].Better == HigherIsBetter) == up {
+			r.Verdict = Better
+		} else {
+			r.Verdict = Worse
+		}
+	}
+}
+
+func groupRow(k Key, om, nm Metric, alpha float64) Row {
+	r := newRow(k, om, nm, alpha)
+	ov, nv := valuesOf(om), valuesOf(nm)
+	r.OldN, r.NewN = len(ov), len(nv)
+	cmp := stats.Compare(ov, nv, alpha)
+	r.P, r.Test, r.Warnings = cmp.P, "Mann-Whitney U", cmp.Warnings
+	r.finish()
+	return r
+}
+
+func slopeRow(k Key, om, nm Metric, oc, nc *CostResult, alpha float64) Row {
+	r := newRow(k, om, nm, alpha)
+	a := stats.Fit{Slope: -om.Value, SlopeSE: oc.SlopeSE, N: om.N}
+	b := stats.Fit{Slope: -nm.Value, SlopeSE: nc.SlopeSE, N: nm.N}
+	r.P, r.Test = stats.SlopeDiffP(a, b), "t test on the slopes"
+	if om.N < 3 || nm.N < 3 {
+		r.Warnings = append(r.Warnings, "a fit has fewer than 3 cells")
+	}
+	r.finish()
+	return r
+}
+
+// tooFewToTest reports whether a row's samples can never reach significance.
+func tooFewToTest(r Row) bool {
+	for _, w := range r.Warnings {
+		if strings.HasPrefix(w, "need ") {
+			return true
+		}
+	}
+	return false
+}
+
+func applyGates(c *Comparison, pr *Summary, gates []Gate) {
+	for _, g := range gates {
+		hit := false
+		for i := range c.Rows {
+			r := &c.Rows[i]
+			if r.Metric != g.Metric {
+				continue
+			}
+			hit = true
+			res := GateResult{Gate: g.Raw}
+			switch g.Kind {
+			case GateSignificant:
+				res.Failed = r.Verdict == Worse
+				res.Reason = fmt.Sprintf("%s %s (p=%.3f)", r.Verdict, r.Delta, r.P)
+			default:
+				d := r.New - r.Old
+				unit := r.Unit
+				if g.Kind == GateRelative {
+					d, unit = float64(r.DeltaPct), "%"
+				}
+				past := !math.IsNaN(d) && ((g.Limit < 0 && d < g.Limit) || (g.Limit > 0 && d > g.Limit))
+				switch {
+				case !past:
+					res.Reason = fmt.Sprintf("change %+.4g %s within %+.4g", d, unit, g.Limit)
+				case r.Significant:
+					res.Failed = true
+					res.Reason = fmt.Sprintf("change %+.4g %s passes %+.4g and is significant (p=%.3f)", d, unit, g.Limit, r.P)
+				case tooFewToTest(*r):
+					res.Failed = true
+					res.Reason = fmt.Sprintf("change %+.4g %s passes %+.4g; too few repetitions to test significance, gated on the change alone", d, unit, g.Limit)
+				default:
+					res.Reason = fmt.Sprintf("change %+.4g %s passes %+.4g but is not significant (p=%.3f): noise", d, unit, g.Limit, r.P)
+				}
+			}
+			r.Gates = append(r.Gates, res)
+			if res.Failed {
+				c.Failures = append(c.Failures, fmt.Sprintf("%s: %s: %s", g.Raw, r.Key, res.Reason))
+			}
+		}
+		if g.Kind == GateSignificant && g.Metric == MetricLeakPerCycle {
+			for _, cell := range pr.Cells {
+				m, ok := cell.Metric(MetricLeakPerCycle)
+				if ok && m.Significant != nil && *m.Significant && m.Value > 0 {
+					hit = true
+					c.Failures = append(c.Failures, fmt.Sprintf("%s: PR cell %s leaks %.1f B/cycle, 95%% interval [%.1f, %.1f] excludes zero",
+						g.Raw, cell.ID, m.Value, float64(m.Lo), float64(m.Hi)))
+				}
+			}
+		}
+		if !hit {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("gate %s matched nothing in both runs", g.Raw))
+		}
+	}
+}
+
+func verdicts(rows []Row) []VariantVerdict {
+	idx := map[VariantKey]int{}
+	var out []VariantVerdict
+	for _, r := range rows {
+		vk := r.Key.VariantKey()
+		i, ok := idx[vk]
+		if !ok {
+			i = len(out)
+			idx[vk] = i
+			out = append(out, VariantVerdict{Variant: vk, Verdict: Same})
+		}
+		if !Metrics[r.Metric].Core {
+			continue
+		}
+		what := r.Metric + " " + r.Key.String()
+		switch r.Verdict {
+		case Better:
+			out[i].Better = append(out[i].Better, what)
+		case Worse:
+			out[i].Worse = append(out[i].Worse, what)
+		}
+	}
+	for i := range out {
+		switch {
+		case len(out[i].Worse) > 0:
+			out[i].Verdict = Worse
+		case len(out[i].Better) > 0:
+			out[i].Verdict = Better
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return variantLess(out[i].Variant, out[j].Variant) })
+	return out
+}

@@ -1,0 +1,235 @@
+package analysis_test
+
+import (
+	"bytes"
+	"encoding/xml"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wsbench/wsbench/analysis"
+	"github.com/wsbench/wsbench/analysis/synth"
+	"github.com/wsbench/wsbench/rundir"
+	"golang.org/x/perf/benchmath"
+)
+
+func TestParseGate(t *testing.T) {
+	tests := []struct {
+		in    string
+		kind  analysis.GateKind
+		limit float64
+		bad   bool
+	}{
+		{in: "internal_free_steady:-1KB", kind: analysis.GateAbsolute, limit: -1024},
+		{in: "internal_free_steady:-2%", kind: analysis.GateRelative, limit: -2},
+		{in: "leak_per_cycle:significant", kind: analysis.GateSignificant},
+		{in: "per_session_internal_cost:+512B", kind: analysis.GateAbsolute, limit: 512},
+		{in: "internal_free_steady:1KiB", kind: analysis.GateAbsolute, limit: -1024}, // unsigned: the worse direction
+		{in: "ws_stack_hwm:-0.5K", kind: analysis.GateAbsolute, limit: -512},
+		{in: "handler_latency_p99:+10%", kind: analysis.GateRelative, limit: 10},
+		{in: "nope:-1KB", bad: true},
+		{in: "internal_free_steady", bad: true},
+		{in: "resets:1KB", bad: true},
+		{in: "internal_free_steady:abc", bad: true},
+		{in: ":-1KB", bad: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			g, err := analysis.ParseGate(tt.in)
+			if tt.bad {
+				if err == nil {
+					t.Fatalf("no error for %q", tt.in)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.Kind != tt.kind || g.Limit != tt.limit {
+				t.Errorf("got kind %d limit %v, want %d %v", g.Kind, g.Limit, tt.kind, tt.limit)
+			}
+		})
+	}
+}
+
+func rowOf(t *testing.T, c *analysis.Comparison, metric, variant string, n int) analysis.Row {
+	t.Helper()
+	for _, r := range c.Rows {
+		if r.Metric == metric && r.Key.Variant == variant && r.Key.N == n {
+			return r
+		}
+	}
+	t.Fatalf("no row %s %s N=%d", metric, variant, n)
+	return analysis.Row{}
+}
+
+func TestCompare(t *testing.T) {
+	ns := []int{1, 4, 8}
+	base, _ := analyze(t, synth.Sweep("esp32s3", []string{"a", "b"}, map[string]uint32{"a": 20000, "b": 16000}, ns, 6, 600))
+	// The same measurements on another branch: nothing may be significant.
+	// (Different draws from one distribution are stats.TestCompare's job:
+	// with ~90 metric rows some would pass alpha 0.05 by chance.)
+	same := synth.Sweep("esp32s3", []string{"a", "b"}, map[string]uint32{"a": 20000, "b": 16000}, ns, 6, 600)
+	for i := range same {
+		same[i].Cell.Branch = "pr"
+	}
+	prSame, _ := analyze(t, same)
+	// Variant a costs 1000 B more per session in the PR.
+	worse := synth.Sweep("esp32s3", []string{"a", "b"}, map[string]uint32{"a": 21000, "b": 16000}, ns, 6, 600)
+	for i := range worse {
+		worse[i].Seed += 77
+	}
+	worse = append(worse, synth.Cell{Cell: rundir.Cell{ID: "leak", Board: "esp32s3", Variant: "a", Behaviour: "fallback", Scenario: "churn", N: 2},
+		Cycles: 50, LeakPerCycle: 80, Noise: 200, PerSession: 21000})
+	prWorse, _ := analyze(t, worse)
+
+	t.Run("identical_measurements_are_not_significant", func(t *testing.T) {
+		c := analysis.Compare(base, prSame, analysis.DefaultThresholds())
+		if len(c.Rows) == 0 {
+			t.Fatal("no rows (branch must not stop matching)")
+		}
+		for _, r := range c.Rows {
+			if r.Significant {
+				t.Errorf("%s %s: significant (p=%v, %v -> %v)", r.Metric, r.Key, r.P, r.Old, r.New)
+			}
+			if r.Delta != "~" && !r.Significant {
+				t.Errorf("%s: delta %q for a non-significant row", r.Metric, r.Delta)
+			}
+		}
+		for _, v := range c.Verdicts {
+			if v.Verdict != analysis.Same {
+				t.Errorf("%s: verdict %s", v.Variant, v.Verdict)
+			}
+		}
+	})
+	t.Run("shifted_distribution_is_significant_with_benchmath_p", func(t *testing.T) {
+		c := analysis.Compare(base, prWorse, analysis.DefaultThresholds())
+		r := rowOf(t, c, analysis.MetricInternalFreeSteady, "a", 8)
+		if !r.Significant || r.Verdict != analysis.Worse || !strings.HasPrefix(r.Delta, "-") {
+			t.Errorf("a N=8: %+v", r)
+		}
+		// p must be exactly benchmath's on the same per-repetition values.
+		var og, ng analysis.GroupResult
+		for _, g := range base.Groups {
+			if g.Key.Variant == "a" && g.Key.N == 8 {
+				og = g
+			}
+		}
+		for _, g := range prWorse.Groups {
+			if g.Key.Variant == "a" && g.Key.N == 8 {
+				ng = g
+			}
+		}
+		om, _ := og.Metric(analysis.MetricInternalFreeSteady)
+		nm, _ := ng.Metric(analysis.MetricInternalFreeSteady)
+		th := &benchmath.DefaultThresholds
+		want := benchmath.AssumeNothing.Compare(benchmath.NewSample(slices.Clone(om.Values), th), benchmath.NewSample(slices.Clone(nm.Values), th))
+		if r.P != want.P {
+			t.Errorf("p = %v, benchmath %v", r.P, want.P)
+		}
+		if d := want.FormatDelta(om.Value, nm.Value); d != r.Delta {
+			t.Errorf("delta %q, benchmath %q", r.Delta, d)
+		}
+		if rb := rowOf(t, c, analysis.MetricInternalFreeSteady, "b", 8); rb.Significant {
+			t.Errorf("b did not change but p=%v", rb.P)
+		}
+		cost := rowOf(t, c, analysis.MetricPerSessionCost, "a", 0)
+		if !cost.Significant || cost.Verdict != analysis.Worse || math.Abs(cost.New-cost.Old-1000) > 200 {
+			t.Errorf("per-session cost row: %+v", cost)
+		}
+		verdict := map[string]string{}
+		for _, v := range c.Verdicts {
+			verdict[v.Variant.Variant] = v.Verdict
+		}
+		if verdict["a"] != analysis.Worse || verdict["b"] != analysis.Same {
+			t.Errorf("verdicts %v", verdict)
+		}
+	})
+	t.Run("gates", func(t *testing.T) {
+		var gates []analysis.Gate
+		for _, s := range []string{"internal_free_steady:-1KB", "internal_free_steady:-2%", "leak_per_cycle:significant"} {
+			g, err := analysis.ParseGate(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gates = append(gates, g)
+		}
+		th := analysis.DefaultThresholds()
+		th.Gates = gates
+		if c := analysis.Compare(base, prSame, th); c.Failed() {
+			t.Errorf("unchanged PR failed gates: %q", c.Failures)
+		}
+		c := analysis.Compare(base, prWorse, th)
+		failed := map[string]bool{}
+		for _, r := range c.Rows {
+			for _, g := range r.Gates {
+				if g.Failed {
+					failed[g.Gate+" "+r.Key.Variant+" "+string(rune('0'+r.Key.N))] = true
+				}
+			}
+		}
+		// a loses ~1000 B at N=1 (within 1 KiB), 4000 B at N=4, 8000 B at N=8.
+		for k, want := range map[string]bool{
+			"internal_free_steady:-1KB a 1": false, "internal_free_steady:-1KB a 4": true, "internal_free_steady:-1KB a 8": true,
+			"internal_free_steady:-2% a 1": false, "internal_free_steady:-2% a 4": false, "internal_free_steady:-2% a 8": true,
+			"internal_free_steady:-1KB b 8": false,
+		} {
+			if failed[k] != want {
+				t.Errorf("%s: failed=%v, want %v", k, failed[k], want)
+			}
+		}
+		leak := false
+		for _, f := range c.Failures {
+			if strings.Contains(f, "leak_per_cycle:significant") && strings.Contains(f, "leak") {
+				leak = true
+			}
+		}
+		if !leak {
+			t.Errorf("the leaking PR cell did not fail leak_per_cycle:significant: %q", c.Failures)
+		}
+
+		var md bytes.Buffer
+		if err := analysis.WriteMarkdown(&md, c); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"gate failure", "| esp32s3 | a (fallback) | **worse** |", "#### internal_free_steady (B)", "❌"} {
+			if !strings.Contains(md.String(), want) {
+				t.Errorf("markdown lacks %q:\n%s", want, md.String())
+			}
+		}
+		var ju bytes.Buffer
+		if err := analysis.WriteJUnit(&ju, c); err != nil {
+			t.Fatal(err)
+		}
+		var parsed struct {
+			Tests    int `xml:"tests,attr"`
+			Failures int `xml:"failures,attr"`
+			Suites   []struct {
+				Name  string `xml:"name,attr"`
+				Cases []struct {
+					Name    string    `xml:"name,attr"`
+					Failure *struct{} `xml:"failure"`
+				} `xml:"testcase"`
+			} `xml:"testsuite"`
+		}
+		if err := xml.Unmarshal(ju.Bytes(), &parsed); err != nil {
+			t.Fatalf("junit does not parse: %v", err)
+		}
+		if len(parsed.Suites) != 3 || parsed.Failures != len(c.Failures) || parsed.Tests < 13 {
+			t.Errorf("junit: %d suites, %d tests, %d failures (comparison has %d failures)", len(parsed.Suites), parsed.Tests, parsed.Failures, len(c.Failures))
+		}
+	})
+}
+
+func TestMarkdownEscapesNames(t *testing.T) {
+	c := &analysis.Comparison{Base: "main", PR: "<b>pr</b>", Rows: []analysis.Row{{Key: analysis.Key{Board: "x|y", Variant: "<script>alert(1)</script>", N: 1},
+		Metric: analysis.MetricInternalFreeSteady, Unit: "B", Old: 1, New: 2, Delta: "~", Verdict: analysis.Same}}}
+	var b bytes.Buffer
+	if err := analysis.WriteMarkdown(&b, c); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "<script>") || strings.Contains(b.String(), "<b>") || strings.Contains(b.String(), "x|y") {
+		t.Errorf("unescaped:\n%s", b.String())
+	}
+}
