@@ -64,7 +64,8 @@ type Manifest struct {
 	Matrix      json.RawMessage `json:"matrix,omitempty"` // the matrix as run
 	MatrixHash  string          `json:"matrix_hash,omitempty"`
 	Peer        *PeerInfo       `json:"peer,omitempty"`
-	Shard       string          `json:"shard,omitempty"` // "i/n" when the run is a shard
+	Shard       string          `json:"shard,omitempty"`       // "i/n" when the run is a shard
+	MergedFrom  []string        `json:"merged_from,omitempty"` // run ids of the shards a merged run came from
 	Cells       int             `json:"cells"`
 }
 
