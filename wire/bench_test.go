@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"math/rand/v2"
 	"testing"
 )
 
@@ -114,4 +115,26 @@ func BenchmarkDecodeSample(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// BenchmarkDemuxGarbage measures the demultiplexer on random bytes, what a
+// wrong baud rate produces: about one 0xA5 in 256 bytes, all text.
+func BenchmarkDemuxGarbage(b *testing.B) {
+	in := make([]byte, 1<<20)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range in {
+		in[i] = byte(rng.Uint32())
+	}
+	var chunks int
+	emit := func(Chunk) { chunks++ }
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var d Demuxer
+		for off := 0; off < len(in); off += 4096 {
+			d.Feed(in[off:min(off+4096, len(in))], emit)
+		}
+		d.Close(emit)
+	}
+	b.ReportMetric(float64(chunks)/float64(b.N), "chunks/op")
 }
