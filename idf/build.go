@@ -134,7 +134,14 @@ type buildParams struct {
 	project, buildDir, target, variant string
 	component, peerCA                  string
 	behaviourFile                      string // extra defaults layer, "" for none
+	wifiFile                           string // <project>/wifi.defaults when present
 }
+
+// WiFiDefaults is an optional, untracked defaults layer in the project with
+// CONFIG_WSBENCH_WIFI_SSID / CONFIG_WSBENCH_WIFI_PASSWORD. Matrix runs reset
+// the board before every cell, and credentials sent with the "wifi" command
+// live in RAM only, so unattended runs take them from here.
+const WiFiDefaults = "wifi.defaults"
 
 // layers are the SDKCONFIG_DEFAULTS entries: relative to the project, the
 // behaviour layer absolute.
@@ -142,6 +149,9 @@ func (b buildParams) layers() []string {
 	l := defaultsFiles(b.target, b.variant)
 	if b.behaviourFile != "" {
 		l = append(l, b.behaviourFile)
+	}
+	if b.wifiFile != "" {
+		l = append(l, b.wifiFile)
 	}
 	return l
 }
@@ -183,7 +193,15 @@ func (o BuildOptions) resolve() (buildParams, error) {
 	if o.Behaviour != "" {
 		b.behaviourFile = filepath.Join(buildDir, "wsbench-behaviour.defaults")
 	}
+	if p := filepath.Join(project, WiFiDefaults); fileExists(p) {
+		b.wifiFile = p
+	}
 	return b, nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // behaviourDefaults is the sdkconfig layer that selects a behaviour.

@@ -240,6 +240,22 @@ func TestBuild(t *testing.T) {
 		}
 	})
 
+	t.Run("wifi_defaults_layer_when_present", func(t *testing.T) {
+		log := fake(t)
+		proj := project(t)
+		wifi := filepath.Join(proj, WiFiDefaults)
+		if err := os.WriteFile(wifi, []byte("CONFIG_WSBENCH_WIFI_SSID=\"lab\"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Build(context.Background(), BuildOptions{Project: proj, Target: "esp32s3", Variant: "int"}); err != nil {
+			t.Fatal(err)
+		}
+		call := calls(t, log)[1]
+		if !slices.Contains(call, "SDKCONFIG_DEFAULTS=sdkconfig.defaults;sdkconfig.defaults.esp32s3;variants/int.defaults;"+wifi) {
+			t.Errorf("build call %q lacks %s as the last layer", call, wifi)
+		}
+	})
+
 	t.Run("local_component_reconfigures_for_its_commit", func(t *testing.T) {
 		log := fake(t)
 		proj := project(t)
