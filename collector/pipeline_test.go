@@ -265,6 +265,9 @@ func FuzzPipeline(f *testing.F) {
 		})
 		for off := 0; off < len(in); off += chunk {
 			p.feed(in[off:min(off+chunk, len(in))], int64(off))
+			if cap(p.line) > 2*MaxLine {
+				t.Fatalf("line buffer grew to %d bytes", cap(p.line))
+			}
 		}
 		p.close()
 		st := p.Stats()
