@@ -84,7 +84,9 @@ func WriteBenchfmt(w io.Writer, s *Summary) error {
 	// apply to. Run id and branch are left out: benchstat splits tables by
 	// configuration, and two runs of two branches must line up.
 	cfg := func(r *benchfmt.Result, chip, idf string) {
-		add := func(k, v string) { r.Config = append(r.Config, benchfmt.Config{Key: k, Value: []byte(nameSafe(v)), File: true}) }
+		add := func(k, v string) {
+			r.Config = append(r.Config, benchfmt.Config{Key: k, Value: []byte(nameSafe(v)), File: true})
+		}
 		add("chip", chip)
 		add("idf", idf)
 	}
