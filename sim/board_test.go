@@ -310,3 +310,33 @@ func TestResetCommandReboots(t *testing.T) {
 		t.Errorf("want a second ROM banner with a software CPU reset:\n%s", tail(text, 2000))
 	}
 }
+
+func TestLostConnectionIsReportedAndFreed(t *testing.T) {
+	p := startPeer(t)
+	h := startBoard(t, Config{Profile: "esp32s3-n8r8", RootCAs: p.pool})
+	waitHello(h, 1)
+	par := sweepParams(p, "drop", 2)
+	par.WSURL = strings.Replace(p.wsURL(), "/ws", "/ws-drop", 1)
+	par.WindowMS = 25_000 // two keep-alive rounds
+	end, msgs, text := h.runAndWait(par)
+	if end.Status != "ok" {
+		t.Fatalf("RunEnd %+v", end)
+	}
+	fails := events(msgs, wire.EventSessionFailed)
+	if len(fails) != 1 || fails[0].Session != 0 || !strings.Contains(text, "connection lost") {
+		t.Fatalf("session failures %+v", fails)
+	}
+	var before, after *wire.Sample
+	for _, m := range msgs {
+		if s, ok := m.(*wire.Sample); ok && s.Phase == wire.PhaseSteady {
+			if s.TimeUS < fails[0].TimeUS {
+				before = s
+			} else if after == nil {
+				after = s
+			}
+		}
+	}
+	if before.Sessions != 2 || after.Sessions != 1 || after.InternalFree <= before.InternalFree+20000 || after.WSStackHWM != -1 {
+		t.Errorf("before the loss %+v, after %+v", before, after)
+	}
+}

@@ -189,12 +189,17 @@ func (m *machine) echo(ctx context.Context, s *session, k int64) error {
 	if err := c.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
-	_, data, err := c.Read(ctx)
-	if err != nil {
-		return fmt.Errorf("read echo: %w", err)
+	// Wait for the echo; other messages (server push) are skipped.
+	for {
+		select {
+		case data := <-s.rx:
+			if string(data) == msg {
+				return nil
+			}
+		case <-s.rxDone:
+			return fmt.Errorf("read echo: %w", s.rxErr)
+		case <-ctx.Done():
+			return fmt.Errorf("read echo: %w", ctx.Err())
+		}
 	}
-	if string(data) != msg {
-		return fmt.Errorf("echo mismatch: sent %q, got %q", msg, data)
-	}
-	return nil
 }

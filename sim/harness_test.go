@@ -55,6 +55,12 @@ func startPeer(t testing.TB) *peer {
 			}
 		}
 	})
+	mux.HandleFunc("/ws-drop", func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err == nil {
+			c.Close(websocket.StatusGoingAway, "dropped by the test peer")
+		}
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	p.srv = httptest.NewUnstartedServer(mux)
 	p.srv.StartTLS()

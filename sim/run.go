@@ -231,10 +231,54 @@ func (m *machine) sweep(ctx context.Context) error {
 		}
 	}
 	m.setPhase(wire.PhaseSteady)
-	if err := m.advance(ctx, int64(p.WindowMS)*1000); err != nil {
-		return err
+	// The steady window, with the clients' keep-alive traffic every
+	// keepAliveEvery (the websocket client's PING interval).
+	for left := int64(p.WindowMS) * 1000; left > 0; {
+		d := min(left, keepAliveEvery)
+		if err := m.advance(ctx, d); err != nil {
+			return err
+		}
+		left -= d
+		if left > 0 {
+			if err := m.keepAlive(ctx); err != nil {
+				return err
+			}
+		}
 	}
 	m.setPhase(wire.PhaseTeardown)
+	return nil
+}
+
+// keepAliveEvery is WEBSOCKET_PING_INTERVAL_SEC (10 s) of esp_websocket_client
+// (its source, not a facts-sheet row); HTTPS keep-alive sessions make one
+// request at the same pace, which keeps the peer's idle timeout away.
+const keepAliveEvery = 10_000_000
+
+// keepAlive pings every open session over the real network; a session the
+// peer closed is reported as failed and its memory is freed.
+func (m *machine) keepAlive(ctx context.Context) error {
+	r := m.run
+	kept := r.sessions[:0]
+	for _, s := range r.sessions {
+		err := m.poke(ctx, s)
+		if err == nil {
+			kept = append(kept, s)
+			continue
+		}
+		if ctx.Err() != nil {
+			kept = append(kept, s)
+			r.sessions = kept
+			return ctx.Err()
+		}
+		m.logf('E', "wsbench", "session %d (%s): connection lost: %v", s.idx, s.prefix, err)
+		if s.open {
+			s.open = false
+			m.open--
+		}
+		m.event(wire.Event{Kind: wire.EventSessionFailed, Session: int16(s.idx), Err: classify(err), Name: s.prefix})
+		m.closeSession(s)
+	}
+	r.sessions = kept
 	return nil
 }
 

@@ -131,6 +131,9 @@ type session struct {
 	open     bool // counted in machine.open
 	wsConn   *websocket.Conn
 	wsHTTP   *http.Client
+	rx       chan []byte   // messages read by the session's reader goroutine
+	rxDone   chan struct{} // closed when the reader ends
+	rxErr    error         // why the reader ended (valid after rxDone)
 	tlsConn  *tls.Conn
 	stackCap uint32 // websocket task stack size
 }
@@ -155,6 +158,51 @@ func (s *session) closeNet() {
 		_ = s.tlsConn.Close()
 		s.tlsConn = nil
 	}
+	if s.rxDone != nil {
+		<-s.rxDone
+		s.rxDone = nil
+	}
+}
+
+// poke sends one keep-alive over the real connection (mutex released): a
+// websocket PING, or a keep-alive GET on an HTTPS session.
+func (m *machine) poke(ctx context.Context, s *session) error {
+	m.mu.Unlock()
+	defer m.mu.Lock()
+	ctx, cancel := context.WithTimeout(ctx, networkTimeout)
+	defer cancel()
+	if s.wsConn != nil {
+		return s.wsConn.Ping(ctx)
+	}
+	if s.tlsConn == nil {
+		return errors.New("no connection")
+	}
+	host, path, _ := splitURL(s.url, "https")
+	return httpGet(ctx, s.tlsConn, host, path)
+}
+
+// httpGet makes one keep-alive request on conn and reads the response.
+func httpGet(ctx context.Context, conn *tls.Conn, host, path string) error {
+	dl, _ := ctx.Deadline()
+	_ = conn.SetDeadline(dl)
+	defer conn.SetDeadline(time.Time{})
+	req := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ESP32 HTTP Client/1.0\r\nConnection: keep-alive\r\n\r\n", path, host)
+	if _, err := io.WriteString(conn, req); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return fmt.Errorf("read HTTP response: %w", err)
+	}
+	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	_ = resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("read HTTP body: %w", err)
+	}
+	if resp.Close {
+		return errors.New("server closed the keep-alive connection")
+	}
+	return nil
 }
 
 // splitURL checks a URL of the given scheme and returns host and path.
@@ -463,6 +511,23 @@ func (m *machine) dial(ctx context.Context, s *session) (time.Duration, error) {
 			return time.Since(start), &connectError{classify(err), err}
 		}
 		s.wsConn, s.wsHTTP = c, hc
+		// Like the websocket task, read everything the peer sends (this
+		// also answers its pings and lets Ping see pongs).
+		s.rx, s.rxDone = make(chan []byte, 64), make(chan struct{})
+		go func() {
+			defer close(s.rxDone)
+			for {
+				_, data, err := c.Read(context.Background())
+				if err != nil {
+					s.rxErr = err
+					return
+				}
+				select {
+				case s.rx <- data:
+				default: // nobody waits for it: dropped, as an unhandled DATA event
+				}
+			}
+		}()
 		return time.Since(start), nil
 	}
 	host, path, _ := splitURL(s.url, "https")
@@ -479,21 +544,10 @@ func (m *machine) dial(ctx context.Context, s *session) (time.Duration, error) {
 		return time.Since(start), &connectError{classify(err), err}
 	}
 	tconn := conn.(*tls.Conn)
-	dl, _ := ctx.Deadline()
-	_ = tconn.SetDeadline(dl)
-	req := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ESP32 HTTP Client/1.0\r\nConnection: keep-alive\r\n\r\n", path, host)
-	if _, err := io.WriteString(tconn, req); err != nil {
+	if err := httpGet(ctx, tconn, host, path); err != nil {
 		_ = tconn.Close()
 		return time.Since(start), &connectError{classify(err), err}
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(tconn), nil)
-	if err != nil {
-		_ = tconn.Close()
-		return time.Since(start), &connectError{espFail, fmt.Errorf("read HTTP response: %w", err)}
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	_ = resp.Body.Close()
-	_ = tconn.SetDeadline(time.Time{})
 	s.tlsConn = tconn
 	return time.Since(start), nil
 }
