@@ -24,9 +24,6 @@ func Format(r record.Record) string {
 func FormatBody(body any) string {
 	switch b := body.(type) {
 	case *record.Console:
-		if b.Level != "" {
-			return fmt.Sprintf("[%s %s] %s", b.Level, b.Tag, b.Text)
-		}
 		return b.Text
 	case *wire.Sample:
 		return fmt.Sprintf("seq=%d t=%.3fs phase=%s sessions=%d internal free=%d min=%d largest=%d spiram free=%d min=%d largest=%d ws_hwm=%d",
