@@ -1,0 +1,400 @@
+package charts
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"sort"
+
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
+	"github.com/wsbench/wsbench/analysis"
+	"github.com/wsbench/wsbench/rundir"
+)
+
+// WriteComparison writes an HTML page comparing two runs to path: the gate
+// outcome, a verdict per variant, the table of every compared figure, and
+// overlays of both runs (steady free internal RAM against N, per-session
+// cost, and the timeline of the largest-N cell of each variant). baseDir and
+// prDir are the run directories the summaries came from.
+func WriteComparison(ctx context.Context, path, baseDir, prDir string, base, pr *analysis.Summary, c *analysis.Comparison, o Options) error {
+	if o.Log == nil {
+		o.Log = os.Stderr
+	}
+	js := o.EChartsJS
+	if js == nil {
+		var err error
+		if js, err = EChartsJS(ctx, o.Log); err != nil {
+			return fmt.Errorf("comparison page: %w", err)
+		}
+	}
+	cs, err := comparisonCharts(ctx, baseDir, prDir, base, pr)
+	if err != nil {
+		return fmt.Errorf("comparison page: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := renderComparison(&buf, c, cs, js); err != nil {
+		return fmt.Errorf("comparison page: %w", err)
+	}
+	return writeFileAtomic(path, buf.Bytes())
+}
+
+func vkNoBranch(k analysis.VariantKey) analysis.VariantKey { k.Branch = ""; return k }
+
+func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *analysis.Summary) ([]Chart, error) {
+	var out []Chart
+	// Steady free internal RAM against N, base dashed and PR solid.
+	type series struct {
+		name  string
+		run   string
+		vk    analysis.VariantKey
+		board string
+		pts   map[int]float64
+	}
+	nset := map[int]bool{}
+	var all []*series
+	idx := map[string]*series{}
+	for ri, s := range []*analysis.Summary{base, pr} {
+		run := []string{"base", "PR"}[ri]
+		for _, g := range s.Groups {
+			if g.Key.Scenario != "sweep" {
+				continue
+			}
+			m, ok := g.Metric(analysis.MetricInternalFreeSteady)
+			if !ok {
+				continue
+			}
+			vk := vkNoBranch(g.Key.VariantKey())
+			id := run + "\x00" + vk.String()
+			sr := idx[id]
+			if sr == nil {
+				sr = &series{name: variantLabel(vk, 2) + " " + run, run: run, vk: vk, pts: map[int]float64{}}
+				idx[id] = sr
+				all = append(all, sr)
+			}
+			sr.pts[g.Key.N] = m.Value
+			nset[g.Key.N] = true
+		}
+	}
+	if len(all) > 0 {
+		var ns []int
+		for n := range nset {
+			ns = append(ns, n)
+		}
+		sort.Ints(ns)
+		cats := make([]string, len(ns))
+		for i, n := range ns {
+			cats[i] = fmt.Sprint(n)
+		}
+		sort.SliceStable(all, func(i, j int) bool {
+			if all[i].vk != all[j].vk {
+				return all[i].vk.String() < all[j].vk.String()
+			}
+			return all[i].run < all[j].run
+		})
+		line := charts.NewLine()
+		line.SetXAxis(cats)
+		line.SetGlobalOptions(commonOpts("cmp-steady", "axis")...)
+		line.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "category", Name: "N sessions", NameLocation: "middle", NameGap: 28}),
+			charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "KiB", Scale: opts.Bool(true)}),
+			charts.WithGridOpts(opts.Grid{Left: "20", Right: "40", Top: "40", Bottom: "40", ContainLabel: opts.Bool(true)}))
+		for _, sr := range all {
+			data := make([]opts.LineData, len(ns))
+			for i, n := range ns {
+				if v, ok := sr.pts[n]; ok {
+					data[i] = opts.LineData{Value: kib(v)}
+				} else {
+					data[i] = opts.LineData{Value: "-"}
+				}
+			}
+			style := opts.LineStyle{Width: 2}
+			if sr.run == "base" {
+				style = opts.LineStyle{Width: 1.5, Type: "dashed"}
+			}
+			line.AddSeries(sr.name, data, charts.WithLineChartOpts(opts.LineChart{Symbol: "circle", SymbolSize: 6}), charts.WithLineStyleOpts(style))
+		}
+		m := optionOf(line)
+		pairColors(m)
+		out = append(out, Chart{ID: "cmp-steady", Title: "Steady free internal RAM (KiB) against N: base (dashed) and PR (solid)",
+			Caption: "Median across repetitions of each group's steady free internal RAM.", Option: m})
+	}
+	// Per-session cost, base vs PR.
+	type cost struct{ base, pr float64 }
+	costs := map[analysis.VariantKey]*cost{}
+	var order []analysis.VariantKey
+	for ri, s := range []*analysis.Summary{base, pr} {
+		for _, cr := range s.Costs {
+			m, ok := cr.Metric(analysis.MetricPerSessionCost)
+			if !ok {
+				continue
+			}
+			vk := vkNoBranch(cr.Variant)
+			if costs[vk] == nil {
+				costs[vk] = &cost{math.NaN(), math.NaN()}
+				order = append(order, vk)
+			}
+			if ri == 0 {
+				costs[vk].base = m.Value
+			} else {
+				costs[vk].pr = m.Value
+			}
+		}
+	}
+	if len(order) > 0 {
+		var cats []string
+		var b, p []opts.BarData
+		val := func(v float64) opts.BarData {
+			if math.IsNaN(v) {
+				return opts.BarData{Value: "-"}
+			}
+			return opts.BarData{Value: kib(v)}
+		}
+		for _, vk := range order {
+			cats = append(cats, variantLabel(vk, 2))
+			b = append(b, val(costs[vk].base))
+			p = append(p, val(costs[vk].pr))
+		}
+		bar := charts.NewBar()
+		bar.SetXAxis(cats)
+		bar.SetGlobalOptions(commonOpts("cmp-cost", "axis")...)
+		bar.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "category", AxisLabel: catLabel(cats)}), charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "KiB"}))
+		bar.AddSeries("base", b, charts.WithItemStyleOpts(opts.ItemStyle{Color: "#9aa4b1"}))
+		bar.AddSeries("PR", p, charts.WithItemStyleOpts(opts.ItemStyle{Color: "#5470c6"}))
+		out = append(out, Chart{ID: "cmp-cost", Title: "Internal RAM cost per TLS session: base and PR", Caption: "Minus the slope of steady free internal RAM against N (see the table for intervals and p-values).", Option: optionOf(bar)})
+	}
+	// Timelines of the largest-N sweep cell of each variant, both runs.
+	type pick struct {
+		dir  string
+		cell *analysis.CellResult
+		run  string
+	}
+	var picks []pick
+	for ri, s := range []*analysis.Summary{base, pr} {
+		dir := []string{baseDir, prDir}[ri]
+		best := map[analysis.VariantKey]*analysis.CellResult{}
+		var vks []analysis.VariantKey
+		for i := range s.Cells {
+			c := &s.Cells[i]
+			if c.Key.Scenario != "sweep" || c.Samples == 0 {
+				continue
+			}
+			vk := vkNoBranch(c.Key.VariantKey())
+			if b, ok := best[vk]; !ok || c.Key.N > b.Key.N || (c.Key.N == b.Key.N && c.Rep < b.Rep) {
+				if !ok {
+					vks = append(vks, vk)
+				}
+				best[vk] = c
+			}
+		}
+		sort.Slice(vks, func(i, j int) bool { return vks[i].String() < vks[j].String() })
+		for _, vk := range vks {
+			picks = append(picks, pick{dir, best[vk], []string{"base", "PR"}[ri]})
+		}
+	}
+	if len(picks) > 0 {
+		line := charts.NewLine()
+		line.SetGlobalOptions(commonOpts("cmp-timeline", "axis")...)
+		line.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "seconds", NameLocation: "middle", NameGap: 26}),
+			charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "KiB", Scale: opts.Bool(true)}),
+			charts.WithDataZoomOpts(opts.DataZoom{Type: "inside", XAxisIndex: 0}, opts.DataZoom{Type: "slider", XAxisIndex: 0}),
+			charts.WithGridOpts(opts.Grid{Left: "20", Right: "40", Top: "40", Bottom: "75", ContainLabel: opts.Bool(true)}))
+		for _, pk := range picks {
+			if pk.dir == "" {
+				continue // compared from summary.json alone
+			}
+			tl, err := analysis.ReadTimeline(ctx, rundir.CellDir(pk.dir, pk.cell.ID))
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if len(tl.T) == 0 {
+				continue
+			}
+			idx := LTTB(tl.T, tl.InternalFree, MaxPoints)
+			data := make([]opts.LineData, len(idx))
+			for i, k := range idx {
+				data[i] = opts.LineData{Value: []float64{math.Round(tl.T[k]*1000) / 1000, kib(tl.InternalFree[k])}}
+			}
+			style := opts.LineStyle{Width: 1.5}
+			if pk.run == "base" {
+				style.Type = "dashed"
+			}
+			line.AddSeries(fmt.Sprintf("%s N=%d %s", variantLabel(vkNoBranch(pk.cell.Key.VariantKey()), 2), pk.cell.Key.N, pk.run), data,
+				charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false), Symbol: "none"}), charts.WithLineStyleOpts(style))
+		}
+		m := optionOf(line)
+		pairColors(m)
+		if s, _ := m["series"].([]any); len(s) > 0 {
+			out = append(out, Chart{ID: "cmp-timeline", Title: "Free internal RAM (KiB) over time at the largest N: base (dashed) and PR (solid)", Height: 460,
+				Caption: fmt.Sprintf("One repetition per variant and run, downsampled to at most %d points (LTTB).", MaxPoints), Option: m})
+		}
+	}
+	for i := range out {
+		if e, ok := out[i].Option[optionError]; ok {
+			return nil, fmt.Errorf("chart %q: %v", out[i].Title, e)
+		}
+		if out[i].Height == 0 {
+			out[i].Height = 420
+		}
+	}
+	return out, nil
+}
+
+// pairColors gives a variant's base and PR series one color (series come
+// in base, PR pairs sorted by variant; a series without its pair gets its own).
+func pairColors(m map[string]any) {
+	palette := []string{"#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc"}
+	series, _ := m["series"].([]any)
+	color, prev := -1, ""
+	for _, x := range series {
+		s, ok := x.(map[string]any)
+		if !ok {
+			continue
+		}
+		name, _ := s["name"].(string)
+		stem := name
+		for _, suf := range []string{" base", " PR"} {
+			if len(stem) > len(suf) && stem[len(stem)-len(suf):] == suf {
+				stem = stem[:len(stem)-len(suf)]
+			}
+		}
+		if stem != prev {
+			color++
+			prev = stem
+		}
+		s["color"] = palette[color%len(palette)]
+	}
+}
+
+type cmpRow struct {
+	Board, Variant, Scenario, Metric string
+	Old, New, Delta, P, N            string
+	Class                            string
+	Gates                            []analysis.GateResult
+}
+
+type cmpPage struct {
+	Title    string
+	Gates    []string
+	Failures []string
+	Verdicts []analysis.VariantVerdict
+	Rows     []cmpRow
+	Warnings []string
+	Charts   []chartView
+	Options  template.JS
+	JS       template.JS
+	Alpha    string
+}
+
+func renderComparison(w io.Writer, c *analysis.Comparison, cs []Chart, js []byte) error {
+	p := cmpPage{Title: fmt.Sprintf("wsbench compare: %s → %s", c.Base, c.PR), Gates: c.Gates, Failures: c.Failures, Verdicts: c.Verdicts,
+		Warnings: c.Warnings, JS: template.JS(js), Alpha: fmt.Sprintf("%.2f", c.Alpha)}
+	for _, r := range c.Rows {
+		cls := ""
+		switch r.Verdict {
+		case analysis.Worse:
+			cls = "worse"
+		case analysis.Better:
+			cls = "better"
+		}
+		scen := r.Key.Scenario
+		if r.Key.Label != "" && r.Key.Label != r.Key.Scenario {
+			scen = r.Key.Label
+		}
+		if r.Key.N > 0 {
+			scen += fmt.Sprintf(" N=%d", r.Key.N)
+		} else {
+			scen += " (fit across N)"
+		}
+		variant := r.Key.Variant
+		if r.Key.Behaviour != "" {
+			variant += " (" + r.Key.Behaviour + ")"
+		}
+		p.Rows = append(p.Rows, cmpRow{Board: r.Key.Board, Variant: variant, Scenario: scen, Metric: r.Metric,
+			Old: analysis.FormatValue(r.Old, r.Unit), New: analysis.FormatValue(r.New, r.Unit), Delta: r.Delta,
+			P: fmt.Sprintf("%.3f", r.P), N: fmt.Sprintf("%d+%d", r.OldN, r.NewN), Class: cls, Gates: r.Gates})
+	}
+	all := map[string]map[string]any{}
+	for _, ch := range cs {
+		p.Charts = append(p.Charts, chartView{ID: ch.ID, Title: ch.Title, Caption: ch.Caption, Height: ch.Height})
+		all[ch.ID] = ch.Option
+	}
+	b, err := json.Marshal(all)
+	if err != nil {
+		return fmt.Errorf("encode chart options: %w", err)
+	}
+	p.Options = template.JS(b)
+	return comparisonTemplate.Execute(w, p)
+}
+
+var comparisonTemplate = template.Must(template.New("compare").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
+main{max-width:1280px;margin:0 auto;padding:16px 24px 48px}
+h1{font-size:1.5rem;margin:8px 0 4px}h2{font-size:1.2rem;margin:0 0 8px}h3{font-size:1.05rem;margin:0 0 4px}
+section.card{background:#fff;border:1px solid #d1d9e0;border-radius:8px;padding:14px 16px;margin:14px 0}
+.caption{color:#59636e;font-size:.85rem;margin:0 0 6px}
+.scroll{overflow-x:auto;max-height:640px;overflow-y:auto}
+table{border-collapse:collapse;font-size:.8rem;font-variant-numeric:tabular-nums;width:100%}
+th,td{border-bottom:1px solid #e1e4e8;padding:4px 6px;text-align:right;white-space:nowrap}
+th{background:#f0f3f6;font-weight:600;position:sticky;top:0}
+td.l,th.l{text-align:left}
+tr.worse td{background:#ffebe9}tr.better td{background:#dafbe1}
+.fail{color:#b42318;font-weight:600}.pass{color:#1a7f37;font-weight:600}
+.verdict-worse{color:#b42318;font-weight:700}.verdict-better{color:#1a7f37;font-weight:700}
+</style>
+</head>
+<body>
+<main>
+<h1>{{.Title}}</h1>
+<p class="caption">Medians across repetitions; p-values from the Mann-Whitney U test as benchstat computes it (golang.org/x/perf/benchmath), per-session costs from a t test on the two slopes; alpha {{.Alpha}}. "~": no significant difference.</p>
+{{if .Gates}}<section class="card"><h2>Gates</h2>
+{{if .Failures}}<p class="fail">{{len .Failures}} failure(s)</p><ul>{{range .Failures}}<li>{{.}}</li>{{end}}</ul>{{else}}<p class="pass">All gates pass.</p>{{end}}
+<p class="caption">{{range .Gates}}<code>{{.}}</code> {{end}}</p></section>{{end}}
+<section class="card"><h2>Verdict per variant</h2>
+<table><thead><tr><th class="l">board</th><th class="l">variant</th><th class="l">verdict</th><th class="l">better</th><th class="l">worse</th></tr></thead><tbody>
+{{range .Verdicts}}<tr><td class="l">{{.Variant.Board}}</td><td class="l">{{.Variant.Variant}}{{if .Variant.Behaviour}} ({{.Variant.Behaviour}}){{end}}</td><td class="l verdict-{{.Verdict}}">{{.Verdict}}</td><td class="l">{{range .Better}}{{.}}<br>{{end}}</td><td class="l">{{range .Worse}}{{.}}<br>{{end}}</td></tr>
+{{end}}</tbody></table></section>
+{{range .Charts}}<section class="card">
+<h3>{{.Title}}</h3>
+<p class="caption">{{.Caption}}</p>
+<div class="chart" id="{{.ID}}" style="width:100%;height:{{.Height}}px"></div>
+</section>
+{{end}}
+<section class="card"><h2>Every compared figure</h2><div class="scroll"><table>
+<thead><tr><th class="l">metric</th><th class="l">board</th><th class="l">variant</th><th class="l">scenario</th><th>old</th><th>new</th><th>delta</th><th>p</th><th>n</th><th class="l">gates</th></tr></thead><tbody>
+{{range .Rows}}<tr{{if .Class}} class="{{.Class}}"{{end}}><td class="l">{{.Metric}}</td><td class="l">{{.Board}}</td><td class="l">{{.Variant}}</td><td class="l">{{.Scenario}}</td><td>{{.Old}}</td><td>{{.New}}</td><td>{{.Delta}}</td><td>{{.P}}</td><td>{{.N}}</td><td class="l">{{range .Gates}}<span class="{{if .Failed}}fail{{else}}pass{{end}}" title="{{.Reason}}">{{.Gate}}</span> {{end}}</td></tr>
+{{end}}</tbody></table></div></section>
+{{if .Warnings}}<section class="card"><h2>Warnings</h2><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul></section>{{end}}
+</main>
+<script>{{.JS}}</script>
+<script>
+"use strict";
+(function () {
+  var options = {{.Options}};
+  var all = [];
+  document.querySelectorAll("div.chart").forEach(function (el) {
+    var c = echarts.init(el, null, {renderer: "canvas"});
+    c.setOption(options[el.id]);
+    all.push(c);
+  });
+  window.addEventListener("resize", function () { all.forEach(function (c) { c.resize(); }); });
+})();
+</script>
+</body>
+</html>
+`))
