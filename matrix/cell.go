@@ -3,6 +3,7 @@ package matrix
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,9 @@ func runCell(ctx context.Context, dev Device, c rundir.Cell, opt Options) rundir
 	c.Ended = time.Time{}
 	c.Attempts++
 	c.Status, c.Reason, c.HelloMatch = rundir.StatusRunning, "", false
-	c.Params.WSURL, c.Params.HTTPSURL = opt.Peer.WSURL, opt.Peer.HTTPSURL
+	// The cell id tags every session at the peer, so its counters can be
+	// told apart from other boards' running at the same time.
+	c.Params.WSURL, c.Params.HTTPSURL = withTag(opt.Peer.WSURL, c.ID), withTag(opt.Peer.HTTPSURL, c.ID)
 	finish := func(status, reason string) rundir.Cell {
 		c.Status, c.Reason = status, reason
 		c.Ended = time.Now().UTC()
@@ -79,6 +82,11 @@ func runCell(ctx context.Context, dev Device, c rundir.Cell, opt Options) rundir
 
 	status, reason := drive(ctx, dev, capt, c, opt, recs, &c.HelloMatch)
 	close(quit)
+	if opt.CellPeer != nil {
+		if err := rundir.WriteJSON(filepath.Join(dir, rundir.PeerFile), opt.CellPeer(c.ID)); err != nil && status == rundir.StatusOK {
+			status, reason = rundir.StatusFailed, err.Error()
+		}
+	}
 	if err := closeCapture(); err != nil && status == rundir.StatusOK {
 		status, reason = rundir.StatusFailed, fmt.Sprintf("close capture: %v", err)
 	}
@@ -186,6 +194,21 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 			}
 		}
 	}
+}
+
+// withTag adds tag=<cell> to a peer URL's query.
+func withTag(raw, tag string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	q.Set("tag", tag)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // CheckHello checks that a board runs the firmware a cell expects: a board

@@ -69,6 +69,9 @@ type Options struct {
 	NewDevice    NewDevice
 	StartCapture StartCapture
 	HelloTimeout time.Duration // default 15 s
+	// CellPeer, when set, returns the peer server's counters of the sessions
+	// tagged with a cell id; they are written to the cell's peer.json.
+	CellPeer func(tag string) any
 	// Progress receives a line per cell event, or drives a progress bar.
 	Progress Progress
 }

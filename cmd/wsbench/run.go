@@ -161,6 +161,7 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 				NewDevice:    matrix.Devices(trust, hw),
 				StartCapture: matrix.CollectorCapture,
 				Progress:     prog,
+				CellPeer:     cellPeer(peerSrv),
 			})
 			if peerSrv != nil {
 				if err := rundir.WriteJSON(filepath.Join(dir, rundir.PeerFile), peerSrv.Counters()); err != nil {
@@ -207,6 +208,15 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 	cmd.Flags().StringVar(&hw.Project, "project", "firmware", "ESP-IDF project of the firmware (hardware boards)")
 	cmd.Flags().StringVar(&hw.ComponentPath, "component-path", "", "local checkout of esp_websocket_client to build against (hardware boards), e.g. a PR branch")
 	return cmd
+}
+
+// cellPeer returns the peer counters of one cell's sessions, or nil when
+// the run uses an external peer.
+func cellPeer(srv *peer.Server) func(string) any {
+	if srv == nil {
+		return nil
+	}
+	return func(tag string) any { return srv.Counters().WithTag(tag) }
 }
 
 func printCellCounts(w io.Writer, res *matrix.Result) {
