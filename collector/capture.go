@@ -108,15 +108,16 @@ func Start(ctx context.Context, open Opener, opt Options) (*Capture, error) {
 	if opt.Dir == "" {
 		return nil, errors.New("capture: no output directory")
 	}
-	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("capture: %w", err)
-	}
 	rawPath := filepath.Join(opt.Dir, rundir.RawFile)
 	if _, err := os.Stat(rawPath); err == nil {
 		return nil, fmt.Errorf("capture: %s already exists; use a new directory", rawPath)
 	}
 	p, err := open(ctx)
 	if err != nil {
+		return nil, fmt.Errorf("capture: %w", err)
+	}
+	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
+		p.Close()
 		return nil, fmt.Errorf("capture: %w", err)
 	}
 	c := &Capture{opt: opt, open: open, done: make(chan struct{}), port: &ownedPort{Port: p}, started: time.Now(),
