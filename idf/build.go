@@ -38,8 +38,9 @@ type BuildOptions struct {
 	// or "strict" (PR 1117), reported in Hello; "" keeps the Kconfig default
 	// (fallback). It is written as one more SDKCONFIG_DEFAULTS layer.
 	Behaviour string
-	// PeerCA is the PEM CA of the peer server to embed; "" uses
-	// <Project>/main/certs/peer_ca.pem.
+	// PeerCA is the PEM CA of the peer server to embed. "" uses
+	// <Project>/main/certs/peer_ca.pem when it exists, else the CA that
+	// `wsbench serve` generated (<user config dir>/wsbench/certs/ca.pem).
 	PeerCA string
 	// BuildRoot holds build/<target>/<variant>; default <Project>/build.
 	BuildRoot string
@@ -161,12 +162,10 @@ func (b buildParams) commonArgs() []string {
 	args := []string{"-C", b.project, "-B", b.buildDir,
 		"-D", "SDKCONFIG=" + filepath.Join(b.buildDir, "sdkconfig"),
 		"-D", "SDKCONFIG_DEFAULTS=" + strings.Join(b.layers(), ";")}
-	if b.component != "" {
-		args = append(args, "-D", "WSBENCH_WS_COMPONENT_PATH="+b.component)
-	}
-	if b.peerCA != "" {
-		args = append(args, "-D", "WSBENCH_PEER_CA="+b.peerCA)
-	}
+	// Always given, empty when unset: CMake keeps cache values from the
+	// previous configure, and a build without --component-path must not
+	// silently reuse an earlier checkout (nor an earlier CA).
+	args = append(args, "-D", "WSBENCH_WS_COMPONENT_PATH="+b.component, "-D", "WSBENCH_PEER_CA="+b.peerCA)
 	return args
 }
 
@@ -189,6 +188,10 @@ func (o BuildOptions) resolve() (buildParams, error) {
 		if b.peerCA, err = filepath.Abs(o.PeerCA); err != nil {
 			return b, fmt.Errorf("peer CA: %w", err)
 		}
+	} else if !fileExists(filepath.Join(project, ProjectPeerCA)) {
+		if p := userPeerCA(); p != "" && fileExists(p) {
+			b.peerCA = p
+		}
 	}
 	if o.Behaviour != "" {
 		b.behaviourFile = filepath.Join(buildDir, "wsbench-behaviour.defaults")
@@ -197,6 +200,21 @@ func (o BuildOptions) resolve() (buildParams, error) {
 		b.wifiFile = p
 	}
 	return b, nil
+}
+
+// ProjectPeerCA is where the firmware looks for the peer CA when the build
+// names none (firmware/main/CMakeLists.txt).
+const ProjectPeerCA = "main/certs/peer_ca.pem"
+
+// userPeerCA is the CA file `wsbench serve` generates by default: the same
+// path as filepath.Join(peer.DefaultCertDir(), peer.CAFileName), kept here so
+// that this package does not depend on the peer server (a test checks they agree).
+func userPeerCA() string {
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "wsbench", "certs", "ca.pem")
 }
 
 func fileExists(p string) bool {

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsbench/wsbench/peer"
 )
 
 // fakeIDF is a stand-in for idf.py: it appends its arguments (one call per
@@ -118,6 +120,9 @@ func fake(t *testing.T, env ...string) string {
 	t.Setenv("FAKE_IDF_LOG", log)
 	t.Setenv("FAKE_IDF_FAIL", "")
 	t.Setenv("FAKE_IDF_SLEEP", "")
+	// Keep the user's real ~/.config/wsbench/certs out of the tests.
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
@@ -180,7 +185,7 @@ func TestBuild(t *testing.T) {
 		}
 		want := []string{"-C", proj, "-B", wantDir, "-D", "SDKCONFIG=" + filepath.Join(wantDir, "sdkconfig"),
 			"-D", "SDKCONFIG_DEFAULTS=sdkconfig.defaults;sdkconfig.defaults.esp32s3;variants/both-ext.defaults",
-			"-D", "WSBENCH_WS_COMPONENT_PATH=" + comp}
+			"-D", "WSBENCH_WS_COMPONENT_PATH=" + comp, "-D", "WSBENCH_PEER_CA="}
 		for i, call := range c {
 			if !slices.Equal(call[:len(want)], want) {
 				t.Errorf("call %d args %q\nwant prefix %q", i, call, want)
@@ -240,6 +245,38 @@ func TestBuild(t *testing.T) {
 		}
 	})
 
+	t.Run("peer_ca_defaults_to_the_served_ca_unless_the_project_has_one", func(t *testing.T) {
+		log := fake(t)
+		proj := project(t)
+		served := userPeerCA()
+		if err := os.MkdirAll(filepath.Dir(served), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(served, []byte("ca"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		o := BuildOptions{Project: proj, Target: "esp32s3", Variant: "int"}
+		if _, err := Build(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+		if call := calls(t, log)[1]; !slices.Contains(call, "WSBENCH_PEER_CA="+served) {
+			t.Errorf("build call %q: want the served CA %s", call, served)
+		}
+		if err := os.MkdirAll(filepath.Join(proj, "main", "certs"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(proj, ProjectPeerCA), []byte("ca"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Build(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+		c := calls(t, log)
+		if last := c[len(c)-2]; !slices.Contains(last, "WSBENCH_PEER_CA=") {
+			t.Errorf("project CA present: build call %q should clear WSBENCH_PEER_CA", last)
+		}
+	})
+
 	t.Run("wifi_defaults_layer_when_present", func(t *testing.T) {
 		log := fake(t)
 		proj := project(t)
@@ -272,6 +309,17 @@ func TestBuild(t *testing.T) {
 		c := calls(t, log)
 		if second := c[3]; !slices.Contains(second, "reconfigure") || second[len(second)-1] != "build" {
 			t.Errorf("second build with a local component %q: want reconfigure build", second)
+		}
+	})
+
+	t.Run("build_without_component_clears_the_cached_path", func(t *testing.T) {
+		log := fake(t)
+		proj := project(t)
+		if _, err := Build(context.Background(), BuildOptions{Project: proj, Target: "esp32s3", Variant: "int"}); err != nil {
+			t.Fatal(err)
+		}
+		if call := calls(t, log)[1]; !slices.Contains(call, "WSBENCH_WS_COMPONENT_PATH=") {
+			t.Errorf("build call %q: want WSBENCH_WS_COMPONENT_PATH= (cleared)", call)
 		}
 	})
 
@@ -453,6 +501,12 @@ func TestBuild(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestUserPeerCAIsWhereServeWritesIt(t *testing.T) {
+	if got, want := userPeerCA(), filepath.Join(peer.DefaultCertDir(), peer.CAFileName); got != want {
+		t.Errorf("userPeerCA() = %q, peer server writes %q", got, want)
+	}
 }
 
 func TestFlash(t *testing.T) {

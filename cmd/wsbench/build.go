@@ -3,24 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/wsbench/wsbench/idf"
-	"github.com/wsbench/wsbench/peer"
 )
-
-// defaultPeerCA is the CA `wsbench serve` generates (peer.DefaultCertDir), or
-// "" when there is none yet (the firmware then uses main/certs/peer_ca.pem).
-func defaultPeerCA() string {
-	p := filepath.Join(peer.DefaultCertDir(), peer.CAFileName)
-	if _, err := os.Stat(p); err != nil {
-		return ""
-	}
-	return p
-}
 
 func newBuildCmd() *cobra.Command {
 	var o idf.BuildOptions
@@ -41,9 +28,6 @@ example a pull-request branch of esp-protocols) instead of the registry release.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Output = cmd.ErrOrStderr()
-			if o.PeerCA == "" {
-				o.PeerCA = defaultPeerCA()
-			}
 			art, err := idf.Build(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -61,7 +45,7 @@ example a pull-request branch of esp-protocols) instead of the registry release.
 	f.StringVar(&o.Variant, "variant", "", "firmware variant (variants/<name>.defaults)")
 	f.StringVar(&o.ComponentPath, "component-path", "", "local esp_websocket_client checkout to build against")
 	f.StringVar(&o.Behaviour, "behaviour", "", "placement behaviour of that checkout: fallback (PR 980) or strict (PR 1117)")
-	f.StringVar(&o.PeerCA, "peer-ca", "", "CA of the peer server to embed (default: the one `wsbench serve` generated, if any)")
+	f.StringVar(&o.PeerCA, "peer-ca", "", "CA of the peer server to embed (default: firmware/main/certs/peer_ca.pem, else the one `wsbench serve` generated)")
 	f.StringVar(&o.Project, "project", "firmware", "ESP-IDF project directory")
 	f.StringVar(&o.BuildRoot, "build-root", "", "directory for build/<target>/<variant> (default <project>/build)")
 	f.StringVar(&o.IDFPy, "idf-py", "", "idf.py to run (default: from PATH, then $IDF_PATH/tools)")

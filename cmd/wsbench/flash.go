@@ -20,9 +20,6 @@ a busy port is reported as such with the tail of esptool's output.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Output = cmd.ErrOrStderr()
-			if o.PeerCA == "" {
-				o.PeerCA = defaultPeerCA()
-			}
 			if err := idf.Flash(cmd.Context(), o); err != nil {
 				return err
 			}
@@ -37,7 +34,7 @@ a busy port is reported as such with the tail of esptool's output.`,
 	f.IntVar(&o.Baud, "baud", 0, "flashing baud rate (default: esptool's)")
 	f.StringVar(&o.ComponentPath, "component-path", "", "the --component-path the variant was built with")
 	f.StringVar(&o.Behaviour, "behaviour", "", "the --behaviour the variant was built with")
-	f.StringVar(&o.PeerCA, "peer-ca", "", "the --peer-ca the variant was built with (default as for build)")
+	f.StringVar(&o.PeerCA, "peer-ca", "", "the --peer-ca the variant was built with")
 	f.StringVar(&o.Project, "project", "firmware", "ESP-IDF project directory")
 	f.StringVar(&o.BuildRoot, "build-root", "", "directory for build/<target>/<variant> (default <project>/build)")
 	f.StringVar(&o.IDFPy, "idf-py", "", "idf.py to run (default: from PATH, then $IDF_PATH/tools)")
