@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/perf/benchfmt"
+
+	"github.com/wsbench/wsbench/analysis"
+	"github.com/wsbench/wsbench/analysis/synth"
+	"github.com/wsbench/wsbench/rundir"
+)
+
+func execute(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCmd()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func echartsOrSkip(t *testing.T) {
+	t.Helper()
+	if p := os.Getenv("WSBENCH_ECHARTS"); p != "" {
+		return
+	}
+	for dir, _ := os.Getwd(); ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules/echarts/dist/echarts.min.js")); err == nil {
+			return
+		}
+		if filepath.Dir(dir) == dir {
+			break
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("node_modules/echarts missing (npm ci)")
+	}
+	t.Skip("node_modules/echarts missing: run npm ci")
+}
+
+// TestReportCompareExport runs the three commands on two synthetic runs:
+// the PR's variant a costs 1000 B more per session.
+func TestReportCompareExport(t *testing.T) {
+	echartsOrSkip(t)
+	dir := t.TempDir()
+	base, pr := filepath.Join(dir, "main"), filepath.Join(dir, "pr")
+	ns := []int{1, 4, 8}
+	if err := synth.WriteRun(base, synth.Sweep("esp32s3-n8r8", []string{"a", "b"}, map[string]uint32{"a": 20000, "b": 16000}, ns, 4, 400)); err != nil {
+		t.Fatal(err)
+	}
+	cells := synth.Sweep("esp32s3-n8r8", []string{"a", "b"}, map[string]uint32{"a": 21000, "b": 16000}, ns, 4, 400)
+	for i := range cells {
+		cells[i].Seed += 99
+	}
+	if err := synth.WriteRun(pr, cells); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("report_writes_summary_and_html", func(t *testing.T) {
+		out, err := execute(t, "report", base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{rundir.SummaryFile, rundir.ReportFile} {
+			if _, err := os.Stat(filepath.Join(base, f)); err != nil || !strings.Contains(out, f) {
+				t.Errorf("%s: %v (stdout %q)", f, err, out)
+			}
+		}
+		if _, err := analysis.ReadSummary(base); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Run("compare_passes_without_gates", func(t *testing.T) {
+		out, err := execute(t, "compare", base, pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, "| esp32s3-n8r8 | a (fallback) | **worse** |") {
+			t.Errorf("markdown:\n%s", out)
+		}
+	})
+	t.Run("compare_gate_fails_with_exit_1", func(t *testing.T) {
+		html, md, junit := filepath.Join(dir, "cmp.html"), filepath.Join(dir, "cmp.md"), filepath.Join(dir, "cmp.xml")
+		// base as summary.json, PR as a run directory.
+		_, err := execute(t, "compare", filepath.Join(base, rundir.SummaryFile), pr, "--fail-on", "internal_free_steady:-1KB,leak_per_cycle:significant",
+			"--html", html, "--md", md, "--junit", junit)
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.code != 1 || exitCode(err) != 1 {
+			t.Fatalf("err = %v, want an exit error with code 1", err)
+		}
+		b, _ := os.ReadFile(junit)
+		var suites struct {
+			Failures int `xml:"failures,attr"`
+		}
+		if err := xml.Unmarshal(b, &suites); err != nil || suites.Failures != 2 {
+			t.Errorf("junit failures %d (a N=4 and N=8), err %v:\n%s", suites.Failures, err, b)
+		}
+		if b, _ := os.ReadFile(md); !strings.Contains(string(b), "gate failure") {
+			t.Errorf("md:\n%s", b)
+		}
+		if b, _ := os.ReadFile(html); !strings.Contains(string(b), `id="cmp-steady"`) || !strings.Contains(string(b), `id="cmp-timeline"`) {
+			t.Errorf("html lacks overlays")
+		}
+	})
+	t.Run("bad_gate_is_a_usage_error", func(t *testing.T) {
+		_, err := execute(t, "compare", base, pr, "--fail-on", "nope:-1KB")
+		if err == nil || exitCode(err) != 2 {
+			t.Fatalf("err = %v (code %d), want a usage error, code 2", err, exitCode(err))
+		}
+	})
+	t.Run("export_benchfmt_parses", func(t *testing.T) {
+		out, err := execute(t, "export", "--benchfmt", pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd := benchfmt.NewReader(strings.NewReader(out), "pr.txt")
+		n := 0
+		for rd.Scan() {
+			if r, ok := rd.Result().(*benchfmt.Result); ok {
+				if _, ok := r.Value("internal-free-B"); ok {
+					n++
+				}
+			}
+		}
+		if rd.Err() != nil || n != 24 {
+			t.Errorf("%d results with internal-free-B (want 24), err %v", n, rd.Err())
+		}
+	})
+}
