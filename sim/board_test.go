@@ -1,9 +1,19 @@
 package sim
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsbench/wsbench/sim/heap"
 	"github.com/wsbench/wsbench/wire"
@@ -338,5 +348,54 @@ func TestLostConnectionIsReportedAndFreed(t *testing.T) {
 	}
 	if before.Sessions != 2 || after.Sessions != 1 || after.InternalFree <= before.InternalFree+20000 || after.WSStackHWM != -1 {
 		t.Errorf("before the loss %+v, after %+v", before, after)
+	}
+}
+
+func TestTrustFromCAFile(t *testing.T) {
+	p := startPeer(t)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(good, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A CA of our own that never signed the peer's certificate.
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "other CA"}, IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "other.pem")
+	if err := os.WriteFile(bad, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		cfg     Config
+		wantErr int32 // 0: connects
+	}{
+		{"the peer's CA file is trusted", Config{CAFile: good}, 0},
+		{"another CA is refused", Config{CAFile: bad}, espErrMbedTLSHandshake},
+		{"insecure skips verification", Config{InsecureSkipVerify: true}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.Profile = "esp32s3-n8r8"
+			h := startBoard(t, tt.cfg)
+			waitHello(h, 1)
+			par := sweepParams(p, "trust", 2)
+			_, msgs, _ := h.runAndWait(par)
+			fails := events(msgs, wire.EventSessionFailed)
+			if tt.wantErr == 0 && len(fails) != 0 || tt.wantErr != 0 && (len(fails) != 2 || fails[0].Err != tt.wantErr) {
+				t.Errorf("failures %+v, want err %#x", fails, tt.wantErr)
+			}
+		})
+	}
+	if _, err := New(Config{Profile: "esp32s3-n8r8", CAFile: filepath.Join(dir, "missing.pem")}); err == nil {
+		t.Error("a missing CA file was accepted")
 	}
 }

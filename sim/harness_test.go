@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -63,6 +64,7 @@ func startPeer(t testing.TB) *peer {
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	p.srv = httptest.NewUnstartedServer(mux)
+	p.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected in some tests
 	p.srv.StartTLS()
 	p.pool = x509.NewCertPool()
 	p.pool.AddCert(p.srv.Certificate())
