@@ -50,7 +50,7 @@ func Merge(dst string, srcs []string) (rundir.Manifest, error) {
 			}
 			continue
 		}
-		idx, n, err := parseShard(m.Shard)
+		idx, n, err := ParseShard(m.Shard)
 		if err != nil {
 			return out, fmt.Errorf("merge: %s: %w", src, err)
 		}
@@ -158,7 +158,8 @@ func Merge(dst string, srcs []string) (rundir.Manifest, error) {
 	return out, nil
 }
 
-func parseShard(s string) (int, int, error) {
+// ParseShard reads "i/n" (1 <= i <= n).
+func ParseShard(s string) (int, int, error) {
 	a, b, ok := strings.Cut(s, "/")
 	i, err1 := strconv.Atoi(a)
 	n, err2 := strconv.Atoi(b)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -57,15 +56,10 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 			var (
 				f   *matrix.File
 				err error
-				src []byte
 			)
 			if len(args) == 1 {
-				if src, err = os.ReadFile(args[0]); err != nil {
-					return fmt.Errorf("read matrix: %w", err)
-				}
-				f, err = matrix.Parse(args[0], src)
+				f, err = matrix.Load(args[0])
 			} else {
-				src = matrix.DefaultYAML()
 				f, err = matrix.Default()
 			}
 			if err != nil {
@@ -73,13 +67,11 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 			}
 			var shardIdx [2]int
 			if shard != "" {
-				i, n, ok := strings.Cut(shard, "/")
-				a, err1 := strconv.Atoi(i)
-				b, err2 := strconv.Atoi(n)
-				if !ok || err1 != nil || err2 != nil || b < 1 || a < 1 || a > b {
-					return fmt.Errorf("--shard %q: want i/n with 1 <= i <= n, e.g. 2/4", shard)
+				i, n, err := matrix.ParseShard(shard)
+				if err != nil {
+					return fmt.Errorf("--shard: %w", err)
 				}
-				shardIdx = [2]int{a, b}
+				shardIdx = [2]int{i, n}
 			}
 			matrixJSON, err := json.Marshal(f)
 			if err != nil {
