@@ -43,8 +43,8 @@ func nameSafe(s string) string {
 }
 
 func benchName(kind string, k Key, withN bool) string {
+	// benchfmt.Writer adds the "Benchmark" prefix.
 	var b strings.Builder
-	b.WriteString("Benchmark")
 	if kind == "" {
 		kind = "Run"
 	}

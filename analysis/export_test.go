@@ -17,7 +17,7 @@ func TestWriteBenchfmtParsesBack(t *testing.T) {
 	if err := analysis.WriteBenchfmt(&buf, s); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(buf.String(), "BenchmarkSweep/board=esp32s3-n8r8/variant=stack-ext/behaviour=fallback/n=4 1 ") {
+	if !strings.Contains("\n"+buf.String(), "\nBenchmarkSweep/board=esp32s3-n8r8/variant=stack-ext/behaviour=fallback/n=4 1 ") {
 		t.Errorf("no sweep line for stack-ext n=4:\n%s", buf.String())
 	}
 	rd := benchfmt.NewReader(&buf, "export.txt")
@@ -28,7 +28,7 @@ func TestWriteBenchfmtParsesBack(t *testing.T) {
 			t.Fatalf("syntax error: %v", rec)
 		case *benchfmt.Result:
 			base, parts := rec.Name.Parts()
-			if string(base) == "BenchmarkCost" {
+			if string(base) == "Cost" {
 				costs++
 				if v, ok := rec.Value("per-session-internal-B"); !ok || (v != 20000 && v != 18000) {
 					t.Errorf("%s: per-session cost %v", rec.Name, v)
@@ -36,7 +36,7 @@ func TestWriteBenchfmtParsesBack(t *testing.T) {
 				continue
 			}
 			results++
-			if string(base) != "BenchmarkSweep" || len(parts) != 4 {
+			if string(base) != "Sweep" || len(parts) != 4 {
 				t.Errorf("name %s: base %s, %d parts", rec.Name, base, len(parts))
 			}
 			v, ok := rec.Value("internal-free-B")
