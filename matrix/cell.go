@@ -138,6 +138,15 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 	}
 	*match = true
 
+	if !hello.Virtual && opt.WiFiSSID != "" {
+		if err := capt.Send(wire.Command{Name: wire.CmdWiFi, Args: []wire.Arg{{Key: "ssid", Value: opt.WiFiSSID}, {Key: "pass", Value: opt.WiFiPass}}}); err != nil {
+			return rundir.StatusFailed, fmt.Sprintf("send wifi command: %v", err)
+		}
+		if status, reason, ok := awaitReply(ctx, recs, wire.CmdWiFi, 30*time.Second); !ok {
+			return status, reason
+		}
+	}
+
 	if err := capt.Send(wire.RunCommand(c.Params)); err != nil {
 		return rundir.StatusFailed, fmt.Sprintf("send run command: %v", err)
 	}
@@ -191,6 +200,27 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 					}
 					return rundir.StatusFailed, msg
 				}
+			}
+		}
+	}
+}
+
+// awaitReply waits for the board's Reply to cmd.
+func awaitReply(ctx context.Context, recs <-chan record.Record, cmd string, timeout time.Duration) (string, string, bool) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return rundir.StatusInterrupted, "interrupted while waiting for the board", false
+		case <-t.C:
+			return rundir.StatusFailed, fmt.Sprintf("no reply to %q within %s", cmd, timeout), false
+		case r := <-recs:
+			if b, ok := r.Body.(*wire.Reply); ok && b.Cmd == cmd {
+				if !b.OK {
+					return rundir.StatusFailed, fmt.Sprintf("board refused %q: %s", cmd, b.Err), false
+				}
+				return "", "", true
 			}
 		}
 	}

@@ -69,6 +69,10 @@ type Options struct {
 	NewDevice    NewDevice
 	StartCapture StartCapture
 	HelloTimeout time.Duration // default 15 s
+	// WiFi credentials for real boards, sent with the "wifi" command after
+	// each Hello (never to virtual boards; the collector redacts the
+	// password from everything it writes).
+	WiFiSSID, WiFiPass string
 	// CellPeer, when set, returns the peer server's counters of the sessions
 	// tagged with a cell id; they are written to the cell's peer.json.
 	CellPeer func(tag string) any

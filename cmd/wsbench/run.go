@@ -32,6 +32,7 @@ func newRunCmd() *cobra.Command {
 		printOnly  bool
 		runID      string
 		hw         matrix.HardwareOptions
+		wifiSSID   string
 	)
 	cmd := &cobra.Command{
 		Use:   "run [MATRIX.yaml]",
@@ -154,6 +155,8 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 				StartCapture: matrix.CollectorCapture,
 				Progress:     prog,
 				CellPeer:     cellPeer(peerSrv),
+				WiFiSSID:     wifiSSID,
+				WiFiPass:     os.Getenv("WSBENCH_WIFI_PASS"),
 			})
 			if peerSrv != nil {
 				if err := rundir.WriteJSON(filepath.Join(dir, rundir.PeerFile), peerSrv.Counters()); err != nil {
@@ -197,6 +200,7 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 	cmd.Flags().BoolVar(&noReport, "no-report", false, "skip analysis and report")
 	cmd.Flags().BoolVar(&plain, "plain", false, "plain progress lines even on a terminal")
 	cmd.Flags().BoolVar(&printOnly, "print-default", false, "print the built-in default matrix and exit")
+	cmd.Flags().StringVar(&wifiSSID, "wifi-ssid", os.Getenv("WSBENCH_WIFI_SSID"), "Wi-Fi network real boards join (the password comes from $WSBENCH_WIFI_PASS, never from a flag)")
 	cmd.Flags().StringVar(&hw.Project, "project", "firmware", "ESP-IDF project of the firmware (hardware boards)")
 	cmd.Flags().StringVar(&hw.ComponentPath, "component-path", "", "local checkout of esp_websocket_client to build against (hardware boards), e.g. a PR branch")
 	return cmd
