@@ -8,11 +8,13 @@
  * Frames go through the UART / USB-Serial-JTAG driver, not stdout, so the
  * VFS newline conversion can never rewrite a 0x0A inside a frame.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "driver/uart.h"
 #include "driver/uart_vfs.h"
 #include "esp_check.h"
+#include "esp_heap_caps.h"
 #include "esp_log.h"
 #include "esp_timer.h"
 #include "freertos/FreeRTOS.h"

@@ -94,10 +94,11 @@ static void set_phase(uint8_t phase)
     (void)wsb_sampler_force(); /* a Sample with its HeapDetail at every phase change */
 }
 
-static void fail(const char *fmt, const char *detail)
+/* The first failure ends the run with status "failed" and this text. */
+static void fail(const char *why)
 {
     if (s_failed[0] == 0) {
-        snprintf(s_failed, sizeof(s_failed), fmt, detail);
+        snprintf(s_failed, sizeof(s_failed), "%s", why);
         ESP_LOGE(TAG, "%s", s_failed);
     }
 }
@@ -108,7 +109,7 @@ static wsb_session_t *open_session(int idx, wsb_session_kind_t kind, const char 
     char why[96];
     wsb_session_t *s = wsb_session_open(idx, kind, url, hook, &fatal, why, sizeof(why));
     if (s == NULL && fatal) {
-        fail("%s", why);
+        fail(why);
     }
     if (s) {
         s_sessions[idx] = s;
@@ -306,7 +307,7 @@ static void handler(void)
     set_phase(WSB_PHASE_RAMP);
     wsb_session_t *s = open_session(0, WSB_SESSION_WS, s_p.ws_url.ptr, on_echo);
     if (s == NULL) {
-        fail("%s", "handler: the websocket session did not connect");
+        fail("handler: the websocket session did not connect");
         return;
     }
     TaskHandle_t worker = NULL;
@@ -315,7 +316,7 @@ static void handler(void)
         xEventGroupClearBits(s_ev, WORKER_DONE_BIT);
         if (s_work_q == NULL || xTaskCreate(worker_task, "wsb_worker", CONFIG_WSBENCH_WORKER_STACK, NULL,
                                             CONFIG_WSBENCH_WORKER_PRIO, &worker) != pdPASS) {
-            fail("%s", "handler: cannot create the worker task: out of memory (ESP_ERR_NO_MEM)");
+            fail("handler: cannot create the worker task: out of memory (ESP_ERR_NO_MEM)");
             if (s_work_q) {
                 vQueueDelete(s_work_q);
                 s_work_q = NULL;
@@ -340,7 +341,7 @@ static void handler(void)
             break;
         }
         if (wsb_session_dropped(s)) {
-            fail("%s", "handler: the websocket session dropped");
+            fail("handler: the websocket session dropped");
             wsb_send_event(WSB_EV_SESSION_FAILED, 0, ESP_FAIL, 0, 0, "ws", CONFIG_WSBENCH_OUT_WAIT_MS);
             break;
         }
