@@ -52,8 +52,11 @@ type GateResult struct {
 type VariantVerdict struct {
 	Variant VariantKey `json:"variant"`
 	Verdict string     `json:"verdict"`
-	Better  []string   `json:"better,omitempty"`
-	Worse   []string   `json:"worse,omitempty"`
+	// Alpha is the per-row level the verdict used (Bonferroni: the
+	// comparison's alpha divided by the variant's number of core rows).
+	Alpha  float64  `json:"alpha"`
+	Better []string `json:"better,omitempty"`
+	Worse  []string `json:"worse,omitempty"`
 }
 
 // Comparison is the result of comparing two summaries.
@@ -150,7 +153,7 @@ func Compare(base, pr *Summary, th Thresholds) *Comparison {
 	})
 	sort.Strings(c.Warnings)
 	applyGates(c, pr, th.Gates)
-	c.Verdicts = verdicts(c.Rows)
+	c.Verdicts = verdicts(c.Rows, th.Alpha)
 	return c
 }
 
@@ -281,9 +284,14 @@ func applyGates(c *Comparison, pr *Summary, gates []Gate) {
 	}
 }
 
-func verdicts(rows []Row) []VariantVerdict {
+// verdicts sums up each variant's core rows. A variant tests many figures
+// at once, so a row counts towards its verdict only when P <= alpha/m, m the
+// number of the variant's core rows (Bonferroni); each row's own Delta
+// keeps benchstat's per-figure rule.
+func verdicts(rows []Row, alpha float64) []VariantVerdict {
 	idx := map[VariantKey]int{}
 	var out []VariantVerdict
+	var core [][]Row
 	for _, r := range rows {
 		vk := r.Key.VariantKey()
 		i, ok := idx[vk]
@@ -291,19 +299,27 @@ func verdicts(rows []Row) []VariantVerdict {
 			i = len(out)
 			idx[vk] = i
 			out = append(out, VariantVerdict{Variant: vk, Verdict: Same})
+			core = append(core, nil)
 		}
-		if !Metrics[r.Metric].Core {
-			continue
-		}
-		what := r.Metric + " " + r.Key.String()
-		switch r.Verdict {
-		case Better:
-			out[i].Better = append(out[i].Better, what)
-		case Worse:
-			out[i].Worse = append(out[i].Worse, what)
+		if Metrics[r.Metric].Core {
+			core[i] = append(core[i], r)
 		}
 	}
 	for i := range out {
+		m := max(len(core[i]), 1)
+		out[i].Alpha = alpha / float64(m)
+		for _, r := range core[i] {
+			if r.P > out[i].Alpha {
+				continue
+			}
+			what := r.Metric + " " + r.Key.String()
+			switch r.Verdict {
+			case Better:
+				out[i].Better = append(out[i].Better, what)
+			case Worse:
+				out[i].Worse = append(out[i].Worse, what)
+			}
+		}
 		switch {
 		case len(out[i].Worse) > 0:
 			out[i].Verdict = Worse

@@ -16,6 +16,9 @@ func FormatValue(v float64, unit string) string {
 	}
 	switch unit {
 	case UnitBytes:
+		if math.Abs(v) < 10*1024 {
+			return fmt.Sprintf("%.0f B", v)
+		}
 		return fmt.Sprintf("%.1f KiB", v/1024)
 	case UnitBytesSession:
 		return fmt.Sprintf("%.1f KiB/session", v/1024)
@@ -112,7 +115,7 @@ func WriteMarkdown(w io.Writer, c *Comparison) error {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %.3f | %d+%d |\n", mdEscape(r.Key.Board), mdEscape(groupLabel(r.Key)), mdEscape(scenarioLabel(r.Key)),
 			FormatValue(r.Old, r.Unit), FormatValue(r.New, r.Unit), delta, r.P, r.OldN, r.NewN)
 	}
-	fmt.Fprintf(&b, "\n<sub>Medians across repetitions; p from %s (alpha %.2f); \"~\": no significant difference.</sub>\n", "benchmath's Mann-Whitney U test, slopes by a t test", c.Alpha)
+	fmt.Fprintf(&b, "\n<sub>Medians across repetitions; p from %s (alpha %.2f); \"~\": no significant difference. A variant's verdict counts a figure only at p <= alpha divided by the number of figures it tests (Bonferroni).</sub>\n", "benchmath's Mann-Whitney U test, slopes by a t test", c.Alpha)
 	if len(c.Warnings) > 0 {
 		b.WriteString("\n<details><summary>warnings</summary>\n\n")
 		for _, w := range c.Warnings {
