@@ -333,8 +333,8 @@ func TestLostConnectionIsReportedAndFreed(t *testing.T) {
 		t.Fatalf("RunEnd %+v", end)
 	}
 	fails := events(msgs, wire.EventSessionFailed)
-	if len(fails) != 1 || fails[0].Session != 0 || !strings.Contains(text, "connection lost") {
-		t.Fatalf("session failures %+v", fails)
+	if len(fails) != 1 || fails[0].Session != 0 || fails[0].Err != espErrTLSTCPClosedFIN || !strings.Contains(text, "connection lost") {
+		t.Fatalf("session failures %+v (err %#x)", fails, fails[0].Err)
 	}
 	var before, after *wire.Sample
 	for _, m := range msgs {

@@ -125,7 +125,7 @@ const (
 	workerSlice      = 50_000 // µs of work between vTaskDelay(1) in the worker, our design
 )
 
-// Error codes (esp_err.h, esp_tls_errors.h).
+// Error codes (esp_err.h, esp_tls_errors.h: ESP_ERR_ESP_TLS_BASE 0x8000 + n).
 const (
 	espFail                    = -1
 	espErrNoMem                = 0x101
@@ -133,7 +133,8 @@ const (
 	espErrTLSCannotResolve     = 0x8001
 	espErrTLSFailedConnect     = 0x8004
 	espErrTLSConnectionTimeout = 0x8006
-	espErrMbedTLSHandshake     = 0x8015 // ESP_ERR_MBEDTLS_SSL_HANDSHAKE_FAILED, esp_tls_errors.h
+	espErrTLSTCPClosedFIN      = 0x8008 // ESP_ERR_ESP_TLS_TCP_CLOSED_FIN
+	espErrMbedTLSHandshake     = 0x801A // ESP_ERR_MBEDTLS_SSL_HANDSHAKE_FAILED
 )
 
 // Reset reasons (facts §4 esp_reset_reason_t).

@@ -172,6 +172,11 @@ func (m *machine) poke(ctx context.Context, s *session) error {
 	ctx, cancel := context.WithTimeout(ctx, networkTimeout)
 	defer cancel()
 	if s.wsConn != nil {
+		select {
+		case <-s.rxDone:
+			return fmt.Errorf("websocket closed: %w", s.rxErr) // the peer ended it
+		default:
+		}
 		return s.wsConn.Ping(ctx)
 	}
 	if s.tlsConn == nil {
@@ -480,6 +485,8 @@ func classify(err error) int32 {
 		return espErrTLSFailedConnect
 	case errors.As(err, &opErr) && opErr.Op == "dial":
 		return espErrTLSFailedConnect
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), websocket.CloseStatus(err) != -1:
+		return espErrTLSTCPClosedFIN
 	}
 	var recErr tls.RecordHeaderError
 	var certErr *tls.CertificateVerificationError
