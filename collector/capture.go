@@ -72,6 +72,7 @@ type Capture struct {
 	queue   []record.Record
 	wake    chan struct{} // a record was queued
 	ending  bool          // no more records will be queued
+	closing bool          // finish has begun: files are closing
 	drained chan struct{} // the delivery goroutine has delivered the last record
 	werr    error         // first error writing an output file
 	err     error         // why the capture ended, if it failed
@@ -140,6 +141,7 @@ func Start(ctx context.Context, open Opener, opt Options) (*Capture, error) {
 	c.pl = newPipeline(c.emit)
 	ctx, c.cancel = context.WithCancel(ctx)
 	go c.deliver()
+	go c.maintain()
 	go c.run(ctx)
 	go func() {
 		// Unblock a Read that does not time out.
@@ -289,7 +291,6 @@ func (c *Capture) deliver() {
 
 func (c *Capture) run(ctx context.Context) {
 	buf := make([]byte, 64<<10)
-	lastFlush := time.Now()
 	var runErr error
 	for ctx.Err() == nil {
 		c.mu.Lock()
@@ -324,22 +325,6 @@ func (c *Capture) run(ctx context.Context) {
 			c.port = nil
 			c.mu.Unlock()
 			port.Close()
-		} else if n == 0 {
-			c.mu.Lock()
-			if open, last := c.pl.cls.Pending(); open && now.UnixNano()-last >= int64(c.opt.BlockTimeout) {
-				c.eventLocked(evExpire, "", now.UnixNano())
-			}
-			c.mu.Unlock()
-		}
-		if now.Sub(lastFlush) >= c.opt.FlushInterval {
-			lastFlush = now
-			c.mu.Lock()
-			err := c.flushLocked(true)
-			c.mu.Unlock()
-			if err != nil {
-				runErr = err
-				break
-			}
 		}
 		c.mu.Lock()
 		werr := c.werr
@@ -350,6 +335,41 @@ func (c *Capture) run(ctx context.Context) {
 		}
 	}
 	c.finish(runErr)
+}
+
+// maintain flushes the files every FlushInterval and emits a console block
+// that has waited BlockTimeout for more lines, whether or not reads return.
+func (c *Capture) maintain() {
+	tick := time.NewTicker(min(c.opt.FlushInterval, c.opt.BlockTimeout, 50*time.Millisecond))
+	defer tick.Stop()
+	lastFlush := time.Now()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-tick.C:
+		}
+		now := time.Now()
+		c.mu.Lock()
+		if c.closing {
+			c.mu.Unlock()
+			return
+		}
+		if open, last := c.pl.cls.Pending(); open && now.UnixNano()-last >= int64(c.opt.BlockTimeout) {
+			c.eventLocked(evExpire, "", now.UnixNano())
+		}
+		if now.Sub(lastFlush) >= c.opt.FlushInterval {
+			lastFlush = now
+			if err := c.flushLocked(true); err != nil && c.werr == nil {
+				c.werr = err
+			}
+		}
+		failed := c.werr != nil
+		c.mu.Unlock()
+		if failed {
+			c.cancel() // run sees the write error and ends the capture
+		}
+	}
 }
 
 // chunkLocked stores one read: raw bytes first, then the index line, then
@@ -396,9 +416,6 @@ func (c *Capture) reopen(ctx context.Context) bool {
 		}
 		lastErr = err
 		wait = min(wait*2, c.opt.MaxBackoff)
-		c.mu.Lock()
-		_ = c.flushLocked(false)
-		c.mu.Unlock()
 	}
 }
 
@@ -425,6 +442,7 @@ func (c *Capture) flushLocked(sync bool) error {
 
 func (c *Capture) finish(runErr error) {
 	c.mu.Lock()
+	c.closing = true
 	c.pl.close()
 	if err := c.flushLocked(true); err != nil && runErr == nil {
 		runErr = err
