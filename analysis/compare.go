@@ -286,7 +286,7 @@ func applyGates(c *Comparison, pr *Summary, gates []Gate) {
 
 // verdicts sums up each variant's core rows. A variant tests many figures
 // at once, so a row counts towards its verdict only when P <= alpha/m, m the
-// number of the variant's core rows (Bonferroni); each row's own Delta
+// number of the variant's informative core rows (Bonferroni); each row's own Delta
 // keeps benchstat's per-figure rule.
 func verdicts(rows []Row, alpha float64) []VariantVerdict {
 	idx := map[VariantKey]int{}
@@ -301,7 +301,9 @@ func verdicts(rows []Row, alpha float64) []VariantVerdict {
 			out = append(out, VariantVerdict{Variant: vk, Verdict: Same})
 			core = append(core, nil)
 		}
-		if Metrics[r.Metric].Core {
+		// Rows equal on both sides with p=1 (counts that stayed zero,
+		// a constant high-water mark) test nothing and do not count.
+		if Metrics[r.Metric].Core && !(r.Old == r.New && r.P >= 1) {
 			core[i] = append(core[i], r)
 		}
 	}
