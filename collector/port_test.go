@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,5 +134,51 @@ func TestQueueWaitForAndSend(t *testing.T) {
 	}
 	if err := c.Send(run); err == nil {
 		t.Error("Send after the end succeeded")
+	}
+}
+
+// pipePort is a port whose Read blocks until data comes or it is closed,
+// like a network port without deadlines.
+type pipePort struct {
+	*io.PipeReader
+	w *io.PipeWriter
+}
+
+func (p pipePort) Write(b []byte) (int, error) { return len(b), nil }
+func (p pipePort) Close() error                { p.w.Close(); return p.PipeReader.Close() }
+
+func TestBlockingPortStopsPromptlyAndFlushes(t *testing.T) {
+	r, w := io.Pipe()
+	port := pipePort{PipeReader: r, w: w}
+	dir := t.TempDir()
+	c, err := Start(context.Background(), func(context.Context) (Port, error) { return port, nil }, Options{Dir: dir, FlushInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go w.Write([]byte("I (1) app: one\n"))
+	// Flushed while Read is blocked: records.msgp holds the line.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(dir, rundir.RecordsFile))
+		if len(b) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("records.msgp not flushed while Read blocks")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stopped := make(chan error, 1)
+	go func() { _, err := c.Stop(); stopped <- err }()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Stop did not return while Read blocked")
+	}
+	if got := readRecords(t, dir); len(got) != 1 || got[0].Body.(*record.Console).Tag != "app" {
+		t.Fatalf("records %v", got)
 	}
 }
