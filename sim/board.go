@@ -144,6 +144,7 @@ func (b *Board) Serve(ctx context.Context, rw io.ReadWriter) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := newOutput(ctx, rw)
+	defer out.close() // every writer has finished when Serve returns
 	lines := make(chan string, 16)
 	readErr := make(chan error, 1)
 	go readLines(ctx, rw, lines, readErr)
@@ -222,6 +223,9 @@ func newOutput(ctx context.Context, w io.Writer) *output {
 	}()
 	return o
 }
+
+// close ends the writer goroutine once the queue is drained.
+func (o *output) close() { close(o.q) }
 
 // write queues p; it blocks while the queue is full (backpressure) and
 // returns an error once the stream failed or ctx ended. With drop set it
