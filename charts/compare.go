@@ -198,6 +198,13 @@ func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *anal
 			picks = append(picks, pick{dir, best[vk], []string{"base", "PR"}[ri]})
 		}
 	}
+	sort.SliceStable(picks, func(i, j int) bool {
+		a, b := vkNoBranch(picks[i].cell.Key.VariantKey()).String(), vkNoBranch(picks[j].cell.Key.VariantKey()).String()
+		if a != b {
+			return a < b
+		}
+		return picks[i].run > picks[j].run // base before PR
+	})
 	if len(picks) > 0 {
 		line := charts.NewLine()
 		line.SetGlobalOptions(commonOpts("cmp-timeline", "axis")...)
