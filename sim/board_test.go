@@ -228,6 +228,7 @@ func TestCommandsAreAnswered(t *testing.T) {
 		{"fault leak=100", true, ""},
 		{"fault bogus=1", false, "unknown fault"},
 		{"run scenario=sweep n=1", false, "needs ws_url"},
+		{"run scenario=churn cycles=1", false, "churn needs ws_url"},
 		{"run scenario=nope", false, "unknown scenario"},
 		{"run n=1 n=2", false, "given twice"},
 		{"stop", false, "no run"},
@@ -397,5 +398,20 @@ func TestTrustFromCAFile(t *testing.T) {
 	}
 	if _, err := New(Config{Profile: "esp32s3-n8r8", CAFile: filepath.Join(dir, "missing.pem")}); err == nil {
 		t.Error("a missing CA file was accepted")
+	}
+}
+
+func TestSweepWithoutSessions(t *testing.T) {
+	h := startBoard(t, Config{Profile: "esp32s3-n8r8"})
+	waitHello(h, 1)
+	end, msgs, _ := h.runAndWait(wire.RunParams{Cell: "n0", Scenario: wire.ScenarioSweep, PeriodMS: 100, DetailEvery: 10,
+		BaselineMS: 500, WindowMS: 1000, HandlerMode: wire.HandlerQueued})
+	if end.Status != "ok" {
+		t.Fatalf("RunEnd %+v", end)
+	}
+	b, _ := lastSample(msgs, wire.PhaseBaseline)
+	s, _ := lastSample(msgs, wire.PhaseSteady)
+	if s == nil || s.Sessions != 0 || s.InternalFree != b.InternalFree || s.WSStackHWM != -1 {
+		t.Errorf("steady %+v, baseline %+v", s, b)
 	}
 }
