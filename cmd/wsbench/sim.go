@@ -13,10 +13,10 @@ import (
 func newSimCmd() *cobra.Command {
 	var (
 		profile, variant, behaviour, caFile string
-		stackExt, allocExt, realtime       bool
-		insecure                           bool
-		seed                               uint64
-		faults                             sim.Faults
+		stackExt, allocExt, realtime        bool
+		insecure                            bool
+		seed                                uint64
+		faults                              sim.Faults
 	)
 	cmd := &cobra.Command{
 		Use:   "sim",
