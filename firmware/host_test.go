@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -34,7 +35,7 @@ var cSources = []string{
 
 // findCC returns the host C compiler, or skips the test when there is none
 // (outside CI; in CI a missing compiler fails).
-func findCC(t *testing.T) string {
+func findCC(t testing.TB) string {
 	t.Helper()
 	cc := os.Getenv("CC")
 	if cc == "" {
@@ -51,7 +52,7 @@ func findCC(t *testing.T) string {
 }
 
 // build compiles the harness with the given generated cases file.
-func build(t *testing.T, casesC string) string {
+func build(t testing.TB, casesC string) string {
 	t.Helper()
 	cc := findCC(t)
 	dir := t.TempDir()
@@ -497,7 +498,7 @@ func goParse(line string) cmdResult {
 	return res
 }
 
-func unhexField(t *testing.T, s string) string {
+func unhexField(t testing.TB, s string) string {
 	t.Helper()
 	if s == "-" {
 		return ""
@@ -509,7 +510,7 @@ func unhexField(t *testing.T, s string) string {
 	return string(b)
 }
 
-func parseHarnessLine(t *testing.T, line string) cmdResult {
+func parseHarnessLine(t testing.TB, line string) cmdResult {
 	t.Helper()
 	f := strings.Fields(line)
 	if len(f) == 3 && f[0] == "E" {
@@ -559,7 +560,7 @@ func sameMsg(c, goMsg string) bool {
 
 // vectorLines reads wire/testdata/commands.txt: LINE fields with \\ and \xHH
 // escapes, plus the normative column of each error line.
-func vectorLines(t *testing.T) (lines []string, cols map[string]int) {
+func vectorLines(t testing.TB) (lines []string, cols map[string]int) {
 	t.Helper()
 	cols = map[string]int{}
 	f, err := os.Open("../wire/testdata/commands.txt")
@@ -712,6 +713,42 @@ func randomLines(n int) []string {
 	return out
 }
 
+// compareCommand reports every difference between what Go (want) and C
+// (got) made of line, and returns a category for the statistics.
+func compareCommand(t testing.TB, l string, want, got cmdResult) string {
+	t.Helper()
+	switch {
+	case want.ok != got.ok:
+		t.Errorf("%q: Go ok=%v (%s), C ok=%v (%s)", l, want.ok, want.msg, got.ok, got.msg)
+		return "mismatch"
+	case !want.ok:
+		if got.col != want.col || !sameMsg(got.msg, want.msg) {
+			t.Errorf("%q:\n Go: %s\n  C: %s (column %d)", l, want.msg, got.msg, got.col)
+		}
+		return "rejected"
+	}
+	if got.name != want.name || !reflect.DeepEqual(got.args, want.args) {
+		t.Errorf("%q: C %q %q, Go %q %q", l, got.name, got.args, want.name, want.args)
+	}
+	if got.isRun != want.isRun || got.runOK != want.runOK {
+		t.Errorf("%q: run params: C ok=%v %q, Go ok=%v %q", l, got.runOK, got.rmsg, want.runOK, want.rmsg)
+		return "mismatch"
+	}
+	switch {
+	case want.isRun && want.runOK:
+		if !bytes.Equal(got.run, want.run) {
+			t.Errorf("%q: run params differ\n C: % x\nGo: % x", l, got.run, want.run)
+		}
+		return "run ok"
+	case want.isRun:
+		if !sameMsg(got.rmsg, want.rmsg) {
+			t.Errorf("%q: run params error\n Go: %s\n  C: %s", l, want.rmsg, got.rmsg)
+		}
+		return "run rejected"
+	}
+	return "accepted"
+}
+
 // TestCCommandParserMatchesGo runs the command vectors, hand-written run
 // lines and random lines through both parsers: same accept/reject, same
 // column, same message, same name and arguments, and for "run" the same
@@ -735,41 +772,11 @@ func TestCCommandParserMatchesGo(t *testing.T) {
 	}
 	stats := map[string]int{}
 	for i, l := range lines {
-		want := goParse(l)
 		got := parseHarnessLine(t, out[i])
 		if col, ok := cols[l]; ok && got.col != col {
 			t.Errorf("%q: C column %d, commands.txt says %d", l, got.col, col)
 		}
-		switch {
-		case want.ok != got.ok:
-			t.Errorf("%q: Go ok=%v (%s), C ok=%v (%s)", l, want.ok, want.msg, got.ok, got.msg)
-			continue
-		case !want.ok:
-			stats["rejected"]++
-			if got.col != want.col || !sameMsg(got.msg, want.msg) {
-				t.Errorf("%q:\n Go: %s\n  C: %s (column %d)", l, want.msg, got.msg, got.col)
-			}
-			continue
-		}
-		stats["accepted"]++
-		if got.name != want.name || !reflect.DeepEqual(got.args, want.args) {
-			t.Errorf("%q: C %q %q, Go %q %q", l, got.name, got.args, want.name, want.args)
-		}
-		if got.isRun != want.isRun || got.runOK != want.runOK {
-			t.Errorf("%q: run params: C ok=%v %q, Go ok=%v %q", l, got.runOK, got.rmsg, want.runOK, want.rmsg)
-			continue
-		}
-		if want.isRun && want.runOK {
-			stats["run ok"]++
-			if !bytes.Equal(got.run, want.run) {
-				t.Errorf("%q: run params differ\n C: % x\nGo: % x", l, got.run, want.run)
-			}
-		} else if want.isRun {
-			stats["run rejected"]++
-			if !sameMsg(got.rmsg, want.rmsg) {
-				t.Errorf("%q: run params error\n Go: %s\n  C: %s", l, want.rmsg, got.rmsg)
-			}
-		}
+		stats[compareCommand(t, l, goParse(l), got)]++
 	}
 	keys := make([]string, 0, len(stats))
 	for k := range stats {
@@ -781,4 +788,49 @@ func TestCCommandParserMatchesGo(t *testing.T) {
 		summary = append(summary, fmt.Sprintf("%s=%d", k, stats[k]))
 	}
 	t.Logf("%d lines (%d vectors): %s", len(lines), len(vectors), strings.Join(summary, " "))
+}
+
+// FuzzCCommandParser feeds each input line to one long-running harness and
+// to wire.ParseCommand / wire.ParseRunParams, which must agree exactly.
+// Seeds: the command vectors and the hand-written lines.
+func FuzzCCommandParser(f *testing.F) {
+	vectors, _ := vectorLines(f)
+	for _, l := range append(vectors, ownLines...) {
+		f.Add([]byte(l))
+	}
+	bin := build(f, casesC(nil))
+	cmd := exec.Command(bin, "cmd")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		f.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	})
+	answers := bufio.NewReader(stdout)
+	f.Fuzz(func(t *testing.T, line []byte) {
+		if len(line) > 2*wire.MaxCommandLine {
+			t.Skip("longer than the harness's line buffer")
+		}
+		in := "-"
+		if len(line) > 0 {
+			in = hex.EncodeToString(line)
+		}
+		if _, err := io.WriteString(stdin, in+"\n"); err != nil {
+			t.Fatalf("write to harness: %v", err)
+		}
+		ans, err := answers.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read from harness: %v", err)
+		}
+		compareCommand(t, string(line), goParse(string(line)), parseHarnessLine(t, strings.TrimSuffix(ans, "\n")))
+	})
 }

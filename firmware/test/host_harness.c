@@ -94,6 +94,7 @@ static int run_cmd(void)
             printf("E %d ", err.col);
             put_hex(err.msg, strlen(err.msg));
             putchar('\n');
+            fflush(stdout);
             continue;
         }
         printf("O ");
@@ -123,6 +124,7 @@ static int run_cmd(void)
             }
         }
         putchar('\n');
+        fflush(stdout); /* one answer per line: the fuzz test talks to us line by line */
     }
     return 0;
 }
