@@ -55,10 +55,10 @@ type Brownout struct{}
 
 // Reset is a ROM boot banner, with the reason that explains it.
 type Reset struct {
-	Chip    string `msg:"chip" json:"chip"`         // "esp32", "esp32s3" as the banner shape says
-	Code    uint8  `msg:"code" json:"code"`         // raw rst: code
-	ROMName string `msg:"rom_name" json:"rom_name"` // e.g. "SW_CPU_RESET", "RTC_SW_CPU_RST"
-	Class   string `msg:"class" json:"class"`       // poweron, software, panic, int_wdt, task_wdt, other_wdt, brownout, deepsleep, usb, unknown
+	Chip    string `msg:"chip" json:"chip"`             // "esp32", "esp32s3" as the banner shape says
+	Code    uint8  `msg:"code" json:"code"`             // raw rst: code
+	ROMName string `msg:"rom_name" json:"rom_name"`     // e.g. "SW_CPU_RESET", "RTC_SW_CPU_RST"
+	Class   string `msg:"class" json:"class"`           // poweron, software, panic, int_wdt, task_wdt, other_wdt, brownout, deepsleep, usb, unknown
 	After   string `msg:"after" json:"after,omitempty"` // the record type (panic, watchdog, stack_overflow, brownout) this reset follows
 }
 
