@@ -32,6 +32,9 @@ bool wsb_out_frame(const void *frame, size_t len, uint32_t wait_ms);
 /* Read console bytes (blocking up to timeout_ms); returns the count, 0 on timeout. */
 int wsb_out_read(uint8_t *buf, size_t len, uint32_t timeout_ms);
 
+/* Wait (bounded) until queued frames have left the chip, e.g. before esp_restart. */
+void wsb_out_flush(uint32_t timeout_ms);
+
 /* Bytes of the output ring (reported in Hello as part of sampler_buffers). */
 size_t wsb_out_ring_bytes(void);
 

@@ -90,7 +90,7 @@ static void dispatch(const char *line, size_t len)
     } else if (wsb_str_eq(name, WSB_CMD_RESET)) {
         wsb_send_reply(name, NULL);
         ESP_LOGI(TAG, "restarting on request");
-        vTaskDelay(pdMS_TO_TICKS(100)); /* let the writer send the Reply */
+        wsb_out_flush(200); /* the Reply must leave before the reset */
         esp_restart();
     } else if (wsb_str_eq(name, WSB_CMD_OWNERS)) {
         wsb_send_reply(name, NULL);

@@ -125,6 +125,26 @@ int wsb_out_read(uint8_t *buf, size_t len, uint32_t timeout_ms)
     return n < 0 ? 0 : n;
 }
 
+void wsb_out_flush(uint32_t timeout_ms)
+{
+    /* Until the writer has taken every frame from the ring... */
+    TickType_t until = xTaskGetTickCount() + pdMS_TO_TICKS(timeout_ms);
+    UBaseType_t waiting = 1;
+    while (s_ring && (int32_t)(until - xTaskGetTickCount()) > 0) {
+        vRingbufferGetInfo(s_ring, NULL, NULL, NULL, NULL, &waiting);
+        if (waiting == 0) {
+            break;
+        }
+        vTaskDelay(1);
+    }
+#if !WSB_CONSOLE_JTAG
+    /* ...and the UART has shifted the last byte out. */
+    (void)uart_wait_tx_done(CONFIG_ESP_CONSOLE_UART_NUM, pdMS_TO_TICKS(timeout_ms));
+#else
+    vTaskDelay(pdMS_TO_TICKS(20));
+#endif
+}
+
 size_t wsb_out_ring_bytes(void)
 {
     return CONFIG_WSBENCH_OUT_RING_SIZE;
