@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wsbench/wsbench/collector"
+	"github.com/wsbench/wsbench/matrix"
 	"github.com/wsbench/wsbench/record"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/wire"
@@ -70,7 +71,7 @@ unless --quiet.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&port, "port", "", "serial port (/dev/ttyUSB0, /dev/pts/N) or auto")
+	f.StringVar(&port, "port", "", "serial port (/dev/ttyUSB0, /dev/pts/N), auto, or rfc2217://host:port")
 	f.IntVar(&baud, "baud", collector.DefaultBaud, "baud rate")
 	f.StringVar(&out, "out", "", "capture directory to create")
 	f.DurationVar(&duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
@@ -105,7 +106,7 @@ func runCollect(ctx context.Context, w io.Writer, cfg collectConfig) error {
 		fmt.Fprintln(w, collector.Format(r))
 		mu.Unlock()
 	}
-	open := collector.SerialOpener(cfg.port, cfg.baud)
+	open := collector.Opener(matrix.PortOpener(cfg.port, cfg.baud)) // a path, auto, or rfc2217://host:port
 	if cfg.reset {
 		base := open
 		first := true
