@@ -94,17 +94,28 @@ static void writer_task(void *arg)
 
 esp_err_t wsb_out_init(void)
 {
+    esp_err_t ret = ESP_OK;
     /* Let earlier log text reach the wire before the driver takes over. */
     fflush(stdout);
     ESP_RETURN_ON_ERROR(console_driver_install(), TAG, "console driver");
     s_big_lock = xSemaphoreCreateMutex();
-    ESP_RETURN_ON_FALSE(s_big_lock, ESP_ERR_NO_MEM, TAG, "lock");
+    ESP_GOTO_ON_FALSE(s_big_lock, ESP_ERR_NO_MEM, err, TAG, "lock");
     /* Internal RAM: the writer may read it while the flash cache is off. */
     s_ring = xRingbufferCreateWithCaps(CONFIG_WSBENCH_OUT_RING_SIZE, RINGBUF_TYPE_NOSPLIT, MALLOC_CAP_INTERNAL);
-    ESP_RETURN_ON_FALSE(s_ring, ESP_ERR_NO_MEM, TAG, "ring of %d bytes", CONFIG_WSBENCH_OUT_RING_SIZE);
+    ESP_GOTO_ON_FALSE(s_ring, ESP_ERR_NO_MEM, err, TAG, "ring of %d bytes", CONFIG_WSBENCH_OUT_RING_SIZE);
     BaseType_t ok = xTaskCreate(writer_task, "wsb_writer", WRITER_STACK, NULL, CONFIG_WSBENCH_WRITER_PRIO, NULL);
-    ESP_RETURN_ON_FALSE(ok == pdPASS, ESP_ERR_NO_MEM, TAG, "writer task");
+    ESP_GOTO_ON_FALSE(ok == pdPASS, ESP_ERR_NO_MEM, err, TAG, "writer task");
     return ESP_OK;
+err:
+    if (s_ring) {
+        vRingbufferDeleteWithCaps(s_ring);
+        s_ring = NULL;
+    }
+    if (s_big_lock) {
+        vSemaphoreDelete(s_big_lock);
+        s_big_lock = NULL;
+    }
+    return ret;
 }
 
 bool wsb_out_frame(const void *frame, size_t len, uint32_t wait_ms)
