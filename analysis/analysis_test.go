@@ -101,6 +101,27 @@ func TestAnalyzeRun(t *testing.T) {
 			}
 		}
 	})
+	t.Run("failed_sessions_do_not_dilute_the_cost", func(t *testing.T) {
+		cells := synth.Sweep("esp32s3", []string{"v"}, map[string]uint32{"v": 20000}, []int{1, 4, 8}, 2, 0)
+		for i := range cells {
+			if cells[i].Cell.N == 8 {
+				cells[i].FailedSessions = 3 // out of memory: 5 stay open
+			}
+		}
+		s, _ := analyze(t, cells)
+		pc := metric(t, &s.Costs[0], analysis.MetricPerSessionCost)
+		if math.Abs(pc.Value-20000) > 1e-6 {
+			t.Errorf("per-session cost %v, want 20000 (fitted against sessions open)", pc.Value)
+		}
+		for _, g := range s.Groups {
+			if so := metric(t, &g, analysis.MetricSessionsOpen); g.Key.N == 8 && so.Value != 5 {
+				t.Errorf("N=8: sessions open %v, want 5", so.Value)
+			}
+		}
+		if !hasWarning(s.Costs[0].Warnings, "5 of 8 sessions open") {
+			t.Errorf("cost warnings %q", s.Costs[0].Warnings)
+		}
+	})
 	t.Run("noisy_sweep_interval_covers_true_cost", func(t *testing.T) {
 		s, _ := analyze(t, synth.Sweep("esp32", []string{"baseline", "all-ext"}, costs, []int{1, 2, 4, 8}, 6, 2000))
 		for _, c := range s.Costs {

@@ -37,6 +37,7 @@ type cellAcc struct {
 	baselineFree                            stats.Counter
 	steadyFree, steadyLargest, steadyPSRAM  stats.Counter
 	steadyDMA                               stats.Counter
+	steadySessions                          stats.Counter
 	minFree                                 uint32
 	minFreeN                                int
 	hwm                                     int64
@@ -68,6 +69,7 @@ func (a *cellAcc) sample(s *wire.Sample) {
 		a.steadyFree.Add(s.InternalFree)
 		a.steadyLargest.Add(s.InternalLargest)
 		a.steadyPSRAM.Add(s.SPIRAMFree)
+		a.steadySessions.Add(uint32(s.Sessions))
 	}
 	a.minFree = min(a.minFree, s.InternalMinFree)
 	a.minFreeN++
@@ -266,6 +268,11 @@ func (a *cellAcc) finish(res *CellResult) {
 		if res.SPIRAMTotal > 0 {
 			add(point(MetricPSRAMFreeSteady, psFree, n))
 			add(point(MetricPSRAMUsed, float64(res.SPIRAMTotal)-psFree, n))
+		}
+		open := a.steadySessions.Median()
+		add(point(MetricSessionsOpen, open, n))
+		if open < float64(res.Key.N) {
+			warn("only %g of %d sessions open in the steady phase", open, res.Key.N)
 		}
 		if n < minSteadySamples {
 			warn("steady window has only %d samples (want >= %d)", n, minSteadySamples)

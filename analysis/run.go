@@ -152,11 +152,20 @@ func FitCosts(cells []CellResult) []CostResult {
 			by[vk] = p
 			order = append(order, vk)
 		}
-		p.n = append(p.n, float64(c.Key.N))
+		// x is the number of sessions actually open: a session that failed
+		// costs nothing and must not dilute the slope.
+		x := float64(c.Key.N)
+		if so, ok := c.Metric(MetricSessionsOpen); ok {
+			if so.Value != x {
+				p.warnings = append(p.warnings, fmt.Sprintf("cell %s had %g of %d sessions open: fitted at %g", c.ID, so.Value, c.Key.N, so.Value))
+			}
+			x = so.Value
+		}
+		p.n = append(p.n, x)
 		p.free = append(p.free, free.Value)
 		p.ns[c.Key.N] = true
 		if ps, ok := c.Metric(MetricPSRAMUsed); ok {
-			p.psN = append(p.psN, float64(c.Key.N))
+			p.psN = append(p.psN, x)
 			p.psram = append(p.psram, ps.Value)
 		}
 		if b, ok := c.Metric(MetricInternalFreeBaseline); ok {

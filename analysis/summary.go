@@ -37,6 +37,7 @@ const (
 	MetricSessionFailures      = "session_failures"          // count of session_failed events
 	MetricAllocFailures        = "alloc_failures"            // count of alloc_failed events
 	MetricSamplesDropped       = "samples_dropped"           // count the board could not send
+	MetricSessionsOpen         = "sessions_open_steady"      // count, median of Sample.sessions over the steady phase
 	MetricLeakPerCycle         = "leak_per_cycle"            // B/cycle, -slope of internal free after each churn cycle
 	MetricLatencyP50           = "handler_latency_p50"       // us
 	MetricLatencyP90           = "handler_latency_p90"       // us
@@ -95,6 +96,7 @@ var Metrics = map[string]MetricInfo{
 	MetricSessionFailures:      {UnitCount, LowerIsBetter, true},
 	MetricAllocFailures:        {UnitCount, LowerIsBetter, false},
 	MetricSamplesDropped:       {UnitCount, LowerIsBetter, false},
+	MetricSessionsOpen:         {UnitCount, HigherIsBetter, false},
 	MetricLeakPerCycle:         {UnitBytesCycle, LowerIsBetter, true},
 	MetricLatencyP50:           {UnitMicros, LowerIsBetter, false},
 	MetricLatencyP90:           {UnitMicros, LowerIsBetter, false},

@@ -354,9 +354,17 @@ func steadyVsN(s *analysis.Summary) []Chart {
 				if !ok1 || !ok2 {
 					continue
 				}
+				// The fit is in sessions actually open: evaluate it there.
 				fit := make([]opts.LineData, len(ns))
-				for i, n := range ns {
-					fit[i] = opts.LineData{Value: kib(z.Value - pc.Value*float64(n))}
+				for i := range ns {
+					fit[i] = opts.LineData{Value: "-"}
+				}
+				for _, g := range byVariant[vk] {
+					x := float64(g.Key.N)
+					if so, ok := g.Metric(analysis.MetricSessionsOpen); ok {
+						x = so.Value
+					}
+					fit[pos[g.Key.N]] = opts.LineData{Value: kib(z.Value - pc.Value*x)}
 				}
 				line.AddSeries(name+" fit", fit, charts.WithLineChartOpts(opts.LineChart{Symbol: "none"}),
 					charts.WithLineStyleOpts(opts.LineStyle{Type: "dashed", Width: 1}))
@@ -375,7 +383,7 @@ func steadyVsN(s *analysis.Summary) []Chart {
 			band = "Shaded: the 95% interval of the median where there are at least 6 repetitions, else the range of the repetitions."
 		}
 		out = append(out, Chart{ID: id, Title: "Steady free internal RAM (KiB) against N sessions: " + board,
-			Caption: "Median across repetitions of each cell's steady-window median. " + band + " Dashed: the least-squares fit whose slope is the per-session cost.",
+			Caption: "Median across repetitions of each cell's steady-window median. " + band + " Dashed: the least-squares fit whose slope is the per-session cost, at the number of sessions actually open (below N where sessions failed).",
 			Option:  m})
 	}
 	return out

@@ -112,8 +112,11 @@ func (c *Cell) SteadyFree() uint32 {
 	if c.Cell.N == 0 {
 		return c.BaselineFree
 	}
-	return c.BaselineFree - c.FixedCost - uint32(c.Cell.N)*c.PerSession
+	return c.BaselineFree - c.FixedCost - uint32(c.open())*c.PerSession
 }
+
+// open is the number of sessions that stay open (N minus failed ones).
+func (c *Cell) open() int { return max(c.Cell.N-c.FailedSessions, 0) }
 
 // writer emits one cell's records with consistent times and segments.
 type writer struct {
@@ -219,7 +222,7 @@ func (w *writer) emit() {
 		w.sample(wire.PhaseBaseline, 0, c.BaselineFree, c.PSRAMBaselineFree, -1)
 	}
 	n := c.Cell.N
-	psSteady := c.PSRAMBaselineFree - uint32(n)*c.PSRAMPerSession
+	psSteady := c.PSRAMBaselineFree - uint32(c.open())*c.PSRAMPerSession
 	switch c.Cell.Scenario {
 	case "churn":
 		w.event(wire.EventPhase, -1, 0, 0, "churn")
@@ -254,7 +257,8 @@ func (w *writer) emit() {
 				continue
 			}
 			w.event(wire.EventSessionConnected, s, 40000, 0, "")
-			w.sample(wire.PhaseRamp, s+1, c.BaselineFree-c.FixedCost-uint32(s+1)*c.PerSession, c.PSRAMBaselineFree-uint32(s+1)*c.PSRAMPerSession, c.HWM+100)
+			k := uint32(s + 1 - c.FailedSessions)
+			w.sample(wire.PhaseRamp, int(k), c.BaselineFree-c.FixedCost-k*c.PerSession, c.PSRAMBaselineFree-k*c.PSRAMPerSession, c.HWM+100)
 		}
 		w.event(wire.EventPhase, -1, 0, 0, "steady")
 		hwm := c.HWM
@@ -272,7 +276,7 @@ func (w *writer) emit() {
 				w.put(record.TypeWatchdog, &record.Watchdog{Starving: []string{"IDLE0 (CPU 0)"}, Running: []string{"CPU 0: websocket_task"}})
 				w.event(wire.EventWatchdogWarning, -1, 0, 0, "websocket_task")
 			}
-			w.sample(wire.PhaseSteady, n, c.SteadyFree(), psSteady, hwm)
+			w.sample(wire.PhaseSteady, c.open(), c.SteadyFree(), psSteady, hwm)
 		}
 		if len(c.Owners) > 0 {
 			w.put(record.TypeOwners, &wire.Owners{Seq: w.seq, Phase: wire.PhaseSteady, Entries: c.Owners})
