@@ -484,10 +484,14 @@ const char *wsb_scenario_start(const wsb_run_params_t *p)
         return err;
     }
     if (p->ws_url.len > 0 && !has_prefix(p->ws_url, "wss://")) {
-        return "run: ws_url: want a wss:// URL";
+        snprintf(err, sizeof(err), "run: ws_url: \"%.*s\": want a wss:// URL", (int)(p->ws_url.len > 48 ? 48 : p->ws_url.len),
+                 p->ws_url.ptr);
+        return err;
     }
     if (p->https_url.len > 0 && !has_prefix(p->https_url, "https://")) {
-        return "run: https_url: want an https:// URL";
+        snprintf(err, sizeof(err), "run: https_url: \"%.*s\": want a https:// URL",
+                 (int)(p->https_url.len > 48 ? 48 : p->https_url.len), p->https_url.ptr);
+        return err;
     }
     /* Each session is a socket; keep one for the console-side DNS/other use. */
     if ((int)p->n + 1 > CONFIG_LWIP_MAX_SOCKETS - 1) {

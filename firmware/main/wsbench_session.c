@@ -224,22 +224,10 @@ static esp_err_t http_get(wsb_session_t *s)
 
 static bool open_https(wsb_session_t *s, const char *url, char *why, size_t why_len)
 {
-    /* GET /bytes?n=N&tag=https[i] on the peer (peer/server.go BytesPath). */
-    char full[WSB_MAX_COMMAND_LINE + 64];
-    const char *sep = strchr(url, '?') ? "&" : "?";
-    size_t base = strlen(url);
-    while (base > 0 && url[base - 1] == '/') {
-        base--;
-    }
-    int n = snprintf(full, sizeof(full), "%.*s/bytes%sn=%d&tag=https%%5B%d%%5D", (int)base, url, sep,
-                     CONFIG_WSBENCH_HTTPS_BODY, s->idx);
-    if (n < 0 || (size_t)n >= sizeof(full)) {
-        snprintf(why, why_len, "session %d: https_url too long", s->idx);
-        fail_event(s, ESP_ERR_INVALID_ARG);
-        return false;
-    }
+    /* GET the URL as the host gave it, as the virtual board does (the runner
+     * adds ?tag=<cell> so the peer counts the cell's sessions). */
     esp_http_client_config_t cfg = {
-        .url = full,
+        .url = url,
         .cert_pem = wsb_peer_ca_pem_start,
         .timeout_ms = CONFIG_WSBENCH_CONNECT_TIMEOUT_MS,
         .event_handler = http_event,
