@@ -33,11 +33,15 @@ var cSources = []string{
 	"test/host_harness.c",
 }
 
-// findCC returns the host C compiler, or skips the test when there is none
-// (outside CI; in CI a missing compiler fails).
+// findCC returns the host C compiler ($WSBENCH_CC, $CC, or cc), or skips the
+// test when there is none (outside CI; with CI=true a missing compiler fails).
 func findCC(t testing.TB) string {
 	t.Helper()
-	cc := os.Getenv("CC")
+	// WSBENCH_CC picks the compiler for these tests only ($CC also drives cgo).
+	cc := os.Getenv("WSBENCH_CC")
+	if cc == "" {
+		cc = os.Getenv("CC")
+	}
 	if cc == "" {
 		cc = "cc"
 	}
