@@ -13,6 +13,7 @@ import (
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
 	"github.com/wsbench/wsbench/analysis"
+	"github.com/wsbench/wsbench/analysis/stats"
 	"github.com/wsbench/wsbench/rundir"
 )
 
@@ -40,7 +41,7 @@ func commonOpts(id, trigger string) []charts.GlobalOpts {
 		charts.WithAnimation(false),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: trigger}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Type: "scroll", Top: "0"}),
-		charts.WithGridOpts(opts.Grid{Left: "20", Right: "40", Top: "40", Bottom: "30", ContainLabel: opts.Bool(true)}),
+		charts.WithGridOpts(opts.Grid{Left: "20", Right: "40", Top: "52", Bottom: "30", ContainLabel: opts.Bool(true)}),
 	}
 }
 
@@ -180,10 +181,10 @@ func timelineCharts(ctx context.Context, runDir string, s *analysis.Summary) ([]
 		line := charts.NewLine()
 		line.SetGlobalOptions(commonOpts(id, "axis")...)
 		line.SetGlobalOptions(
-			charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "seconds", NameLocation: "middle", NameGap: 26, Scale: opts.Bool(true)}),
+			charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "board time (s)", NameLocation: "middle", NameGap: 26, Scale: opts.Bool(true)}),
 			charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "KiB", Scale: opts.Bool(true)}),
 			charts.WithDataZoomOpts(opts.DataZoom{Type: "inside", XAxisIndex: 0}, opts.DataZoom{Type: "slider", XAxisIndex: 0, Start: 0, End: 100}),
-			charts.WithGridOpts(opts.Grid{Left: "20", Right: "40", Top: "40", Bottom: "75", ContainLabel: opts.Bool(true)}),
+			charts.WithGridOpts(opts.Grid{Left: "20", Right: "40", Top: "52", Bottom: "75", ContainLabel: opts.Bool(true)}),
 		)
 		cells := cellsOf[p]
 		sort.SliceStable(cells, func(i, j int) bool {
@@ -196,6 +197,14 @@ func timelineCharts(ctx context.Context, runDir string, s *analysis.Summary) ([]
 			}
 			return a.N < b.N
 		})
+		// Show the largest N of each variant; the legend brings back the rest.
+		largest := map[string]int{}
+		for _, c := range cells {
+			v := c.Key.Variant + "\x00" + c.Key.Behaviour + "\x00" + c.Key.Label
+			largest[v] = max(largest[v], c.Key.N)
+		}
+		selected := map[string]bool{}
+		hidden := 0
 		points, marks := 0, 0
 		for _, c := range cells {
 			tl, err := analysis.ReadTimeline(ctx, rundir.CellDir(runDir, c.ID))
@@ -205,7 +214,7 @@ func timelineCharts(ctx context.Context, runDir string, s *analysis.Summary) ([]
 			if len(tl.T) == 0 {
 				continue
 			}
-			idx := LTTB(tl.T, tl.InternalFree, MaxPoints)
+			idx := stats.LTTB(tl.T, tl.InternalFree, MaxPoints)
 			data := make([]opts.LineData, len(idx))
 			for i, k := range idx {
 				data[i] = opts.LineData{Value: []float64{math.Round(tl.T[k]*1000) / 1000, kib(tl.InternalFree[k])}}
@@ -218,6 +227,10 @@ func timelineCharts(ctx context.Context, runDir string, s *analysis.Summary) ([]
 				name += " " + c.Key.Label
 			}
 			name += fmt.Sprintf(" N=%d", c.Key.N)
+			selected[name] = c.Key.N == largest[c.Key.Variant+"\x00"+c.Key.Behaviour+"\x00"+c.Key.Label]
+			if !selected[name] {
+				hidden++
+			}
 			var mps []opts.MarkPointNameCoordItem
 			for _, m := range tl.Marks {
 				if len(mps) == maxMarks {
@@ -250,12 +263,19 @@ func timelineCharts(ctx context.Context, runDir string, s *analysis.Summary) ([]
 		if points == 0 {
 			continue
 		}
-		caption := "One repetition per variant and N. Host clock, seconds since the cell's first record. " +
+		caption := "One repetition per variant and N. Board clock, seconds since the first sample (a reset continues the axis). " +
 			fmt.Sprintf("Each series is downsampled to at most %d points (LTTB) for display; the figures use every sample.", MaxPoints)
+		if hidden > 0 {
+			caption += " Only the largest N of each variant is shown at first: click the legend for the others."
+		}
 		if marks > 0 {
 			caption += " Pins mark resets (R, red), watchdog triggers (W, orange) and panics or stack overflows (!, purple)."
 		}
-		out = append(out, Chart{ID: id, Title: fmt.Sprintf("Free internal RAM (KiB) over time: %s, %s", p.board, p.scenario), Caption: caption, Height: 460, Option: optionOf(line)})
+		m := optionOf(line)
+		if lg, ok := m["legend"].(map[string]any); ok && hidden > 0 {
+			lg["selected"] = selected
+		}
+		out = append(out, Chart{ID: id, Title: fmt.Sprintf("Free internal RAM (KiB) over time: %s, %s", p.board, p.scenario), Caption: caption, Height: 460, Option: m})
 	}
 	return out, nil
 }
@@ -301,7 +321,7 @@ func steadyVsN(s *analysis.Summary) []Chart {
 		line.SetGlobalOptions(
 			charts.WithXAxisOpts(opts.XAxis{Type: "category", Name: "N sessions", NameLocation: "middle", NameGap: 28, Data: cats}),
 			charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "KiB", Scale: opts.Bool(true)}),
-			charts.WithGridOpts(opts.Grid{Left: "20", Right: "40", Top: "40", Bottom: "40", ContainLabel: opts.Bool(true)}),
+			charts.WithGridOpts(opts.Grid{Left: "20", Right: "40", Top: "52", Bottom: "40", ContainLabel: opts.Bool(true)}),
 		)
 		var variants []analysis.VariantKey
 		byVariant := map[analysis.VariantKey][]analysis.GroupResult{}

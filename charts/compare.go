@@ -16,6 +16,7 @@ import (
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
 	"github.com/wsbench/wsbench/analysis"
+	"github.com/wsbench/wsbench/analysis/stats"
 	"github.com/wsbench/wsbench/rundir"
 )
 
@@ -104,7 +105,7 @@ func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *anal
 		line.SetGlobalOptions(commonOpts("cmp-steady", "axis")...)
 		line.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "category", Name: "N sessions", NameLocation: "middle", NameGap: 28}),
 			charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "KiB", Scale: opts.Bool(true)}),
-			charts.WithGridOpts(opts.Grid{Left: "20", Right: "40", Top: "40", Bottom: "40", ContainLabel: opts.Bool(true)}))
+			charts.WithGridOpts(opts.Grid{Left: "20", Right: "40", Top: "52", Bottom: "40", ContainLabel: opts.Bool(true)}))
 		for _, sr := range all {
 			data := make([]opts.LineData, len(ns))
 			for i, n := range ns {
@@ -211,7 +212,7 @@ func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *anal
 		line.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "seconds", NameLocation: "middle", NameGap: 26}),
 			charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "KiB", Scale: opts.Bool(true)}),
 			charts.WithDataZoomOpts(opts.DataZoom{Type: "inside", XAxisIndex: 0}, opts.DataZoom{Type: "slider", XAxisIndex: 0}),
-			charts.WithGridOpts(opts.Grid{Left: "20", Right: "40", Top: "40", Bottom: "75", ContainLabel: opts.Bool(true)}))
+			charts.WithGridOpts(opts.Grid{Left: "20", Right: "40", Top: "52", Bottom: "75", ContainLabel: opts.Bool(true)}))
 		for _, pk := range picks {
 			if pk.dir == "" {
 				continue // compared from summary.json alone
@@ -226,7 +227,7 @@ func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *anal
 			if len(tl.T) == 0 {
 				continue
 			}
-			idx := LTTB(tl.T, tl.InternalFree, MaxPoints)
+			idx := stats.LTTB(tl.T, tl.InternalFree, MaxPoints)
 			data := make([]opts.LineData, len(idx))
 			for i, k := range idx {
 				data[i] = opts.LineData{Value: []float64{math.Round(tl.T[k]*1000) / 1000, kib(tl.InternalFree[k])}}
