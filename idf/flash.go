@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -14,16 +13,16 @@ import (
 // FlashOptions says which built variant to flash to which board.
 type FlashOptions struct {
 	Tool
-	// Project, Target, Variant, ComponentPath, Behaviour, PeerCA and
-	// BuildRoot name the build as in BuildOptions (the same values, so that
-	// idf.py does not reconfigure).
-	Project       string
-	Target        string
-	Variant       string
+	// Project, Target, Variant and BuildRoot name the build directory as in
+	// BuildOptions.
+	Project   string
+	Target    string
+	Variant   string
+	BuildRoot string
+	// ComponentPath is ignored: Flash writes what the build directory was
+	// configured and built with, and passes no -D values, so idf.py cannot
+	// reconfigure it into a different image on the way.
 	ComponentPath string
-	Behaviour     string
-	PeerCA        string
-	BuildRoot     string
 	// Port is the board's serial port, e.g. /dev/ttyUSB0 or /dev/ttyACM0.
 	Port string
 	// Baud is the flashing baud rate; 0 leaves esptool's default (460800).
@@ -41,10 +40,12 @@ var portBusyText = []string{
 // Flash writes the variant's image (bootloader, partition table, app) to the
 // board on Port. The variant must have been built.
 func Flash(ctx context.Context, o FlashOptions) error {
-	bo := BuildOptions{Tool: o.Tool, Project: o.Project, Target: o.Target, Variant: o.Variant,
-		ComponentPath: o.ComponentPath, Behaviour: o.Behaviour, PeerCA: o.PeerCA, BuildRoot: o.BuildRoot}
-	b, err := bo.resolve()
+	bo := BuildOptions{Tool: o.Tool, Project: o.Project, Target: o.Target, Variant: o.Variant, BuildRoot: o.BuildRoot}
+	project, buildDir, err := bo.dirs()
 	if err != nil {
+		return fmt.Errorf("flash: %w", err)
+	}
+	if err := bo.validate(project); err != nil {
 		return fmt.Errorf("flash: %w", err)
 	}
 	if o.Port == "" {
@@ -56,17 +57,16 @@ func Flash(ctx context.Context, o FlashOptions) error {
 	if _, err := os.Stat(o.Port); err != nil {
 		return fmt.Errorf("flash %s: %w: %v", o.Port, ErrNoPort, err)
 	}
-	if _, err := os.Stat(filepath.Join(b.buildDir, "flasher_args.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(buildDir, "flasher_args.json")); err != nil {
 		return fmt.Errorf("flash %s/%s: not built yet (no %s/flasher_args.json): run `wsbench build --target %s --variant %s` first",
-			o.Target, o.Variant, b.buildDir, o.Target, o.Variant)
+			o.Target, o.Variant, buildDir, o.Target, o.Variant)
 	}
-	args := b.commonArgs()
-	args = append(slices.Clone(args), "-p", o.Port)
+	args := []string{"-C", project, "-B", buildDir, "-p", o.Port}
 	if o.Baud > 0 {
 		args = append(args, "-b", strconv.Itoa(o.Baud))
 	}
 	args = append(args, "flash")
-	if _, err := o.Tool.run(ctx, "flash", b.project, args); err != nil {
+	if _, err := o.Tool.run(ctx, "flash", project, args); err != nil {
 		var te *ToolError
 		if errors.As(err, &te) {
 			for _, s := range portBusyText {

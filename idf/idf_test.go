@@ -533,8 +533,11 @@ func TestFlash(t *testing.T) {
 		if got := last[len(last)-5:]; !slices.Equal(got, []string{"-p", port, "-b", "921600", "flash"}) {
 			t.Errorf("flash call ends %q", got)
 		}
-		if !slices.Contains(last, filepath.Join(proj, "build", "esp32s3", "int")) {
-			t.Errorf("flash call %q lacks the variant's build directory", last)
+		if want := []string{"-C", proj, "-B", filepath.Join(proj, "build", "esp32s3", "int")}; !slices.Equal(last[:4], want) {
+			t.Errorf("flash call %q does not start with %q", last, want)
+		}
+		if slices.Contains(last, "-D") {
+			t.Errorf("flash call %q passes -D values: idf.py could reconfigure into another image", last)
 		}
 	})
 

@@ -15,6 +15,8 @@ func newFlashCmd() *cobra.Command {
 		Short: "Flash a built firmware variant to a board with idf.py",
 		Long: `Flash a variant built with 'wsbench build' to the board on --port.
 
+It writes exactly what build/<target>/<variant> was configured and built with.
+
 The port must not be held by another program (a serial monitor, 'wsbench run');
 a busy port is reported as such with the tail of esptool's output.`,
 		Args: cobra.NoArgs,
@@ -32,9 +34,6 @@ a busy port is reported as such with the tail of esptool's output.`,
 	f.StringVar(&o.Variant, "variant", "", "firmware variant (variants/<name>.defaults)")
 	f.StringVar(&o.Port, "port", "", "serial port of the board, e.g. /dev/ttyUSB0")
 	f.IntVar(&o.Baud, "baud", 0, "flashing baud rate (default: esptool's)")
-	f.StringVar(&o.ComponentPath, "component-path", "", "the --component-path the variant was built with")
-	f.StringVar(&o.Behaviour, "behaviour", "", "the --behaviour the variant was built with")
-	f.StringVar(&o.PeerCA, "peer-ca", "", "the --peer-ca the variant was built with")
 	f.StringVar(&o.Project, "project", "firmware", "ESP-IDF project directory")
 	f.StringVar(&o.BuildRoot, "build-root", "", "directory for build/<target>/<variant> (default <project>/build)")
 	f.StringVar(&o.IDFPy, "idf-py", "", "idf.py to run (default: from PATH, then $IDF_PATH/tools)")
