@@ -17,7 +17,7 @@ const (
 )
 
 // Row compares one metric of one cell group (or one variant's fit across
-// N, Key.N == 0) between a base run and a PR run.
+// N, Key.N == FitAcrossN) between a base run and a PR run.
 type Row struct {
 	Key    Key     `json:"key"` // Branch is empty: base and PR differ by branch
 	Metric string  `json:"metric"`
@@ -138,7 +138,7 @@ func Compare(base, pr *Summary, th Thresholds) *Comparison {
 		if !ok {
 			continue
 		}
-		k := Key{Board: vk.Board, Variant: vk.Variant, Behaviour: vk.Behaviour, Scenario: nc.Scenario}
+		k := Key{Board: vk.Board, Variant: vk.Variant, Behaviour: vk.Behaviour, Scenario: nc.Scenario, N: FitAcrossN}
 		om, ok1 := oc.Metric(MetricPerSessionCost)
 		nm, ok2 := nc.Metric(MetricPerSessionCost)
 		if ok1 && ok2 {
@@ -245,22 +245,24 @@ func applyGates(c *Comparison, pr *Summary, gates []Gate) {
 				res.Reason = fmt.Sprintf("%s %s (p=%.3f)", r.Verdict, r.Delta, r.P)
 			default:
 				d := r.New - r.Old
-				unit := r.Unit
+				change := fmt.Sprintf("%+.0f %s", d, r.Unit)
+				limit := fmt.Sprintf("%+.0f %s", g.Limit, r.Unit)
 				if g.Kind == GateRelative {
-					d, unit = float64(r.DeltaPct), "%"
+					d = float64(r.DeltaPct)
+					change, limit = fmt.Sprintf("%+.2f%%", d), fmt.Sprintf("%+g%%", g.Limit)
 				}
 				past := !math.IsNaN(d) && ((g.Limit < 0 && d < g.Limit) || (g.Limit > 0 && d > g.Limit))
 				switch {
 				case !past:
-					res.Reason = fmt.Sprintf("change %+.4g %s within %+.4g", d, unit, g.Limit)
+					res.Reason = fmt.Sprintf("change %s within %s", change, limit)
 				case r.Significant:
 					res.Failed = true
-					res.Reason = fmt.Sprintf("change %+.4g %s passes %+.4g and is significant (p=%.3f)", d, unit, g.Limit, r.P)
+					res.Reason = fmt.Sprintf("change %s passes %s and is significant (p=%.3f)", change, limit, r.P)
 				case tooFewToTest(*r):
 					res.Failed = true
-					res.Reason = fmt.Sprintf("change %+.4g %s passes %+.4g; too few repetitions to test significance, gated on the change alone", d, unit, g.Limit)
+					res.Reason = fmt.Sprintf("change %s passes %s; too few repetitions to test significance, gated on the change alone", change, limit)
 				default:
-					res.Reason = fmt.Sprintf("change %+.4g %s passes %+.4g but is not significant (p=%.3f): noise", d, unit, g.Limit, r.P)
+					res.Reason = fmt.Sprintf("change %s passes %s but is not significant (p=%.3f): noise", change, limit, r.P)
 				}
 			}
 			r.Gates = append(r.Gates, res)

@@ -52,7 +52,7 @@ func scenarioLabel(k Key) string {
 	if k.Label != "" && k.Label != k.Scenario {
 		s = k.Label
 	}
-	if k.N > 0 {
+	if k.N >= 0 {
 		s += fmt.Sprintf(" N=%d", k.N)
 	} else {
 		s += " (fit across N)"

@@ -134,7 +134,7 @@ func TestCompare(t *testing.T) {
 		if rb := rowOf(t, c, analysis.MetricInternalFreeSteady, "b", 8); rb.Significant {
 			t.Errorf("b did not change but p=%v", rb.P)
 		}
-		cost := rowOf(t, c, analysis.MetricPerSessionCost, "a", 0)
+		cost := rowOf(t, c, analysis.MetricPerSessionCost, "a", analysis.FitAcrossN)
 		if !cost.Significant || cost.Verdict != analysis.Worse || math.Abs(cost.New-cost.Old-1000) > 200 {
 			t.Errorf("per-session cost row: %+v", cost)
 		}

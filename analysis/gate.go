@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -87,7 +88,7 @@ func ParseGate(s string) (Gate, error) {
 		}
 	}
 	v, err := strconv.ParseFloat(strings.TrimSpace(lim), 64)
-	if err != nil || v < 0 {
+	if err != nil || !(v >= 0) || math.IsInf(v, 0) {
 		return g, fmt.Errorf("fail-on %q: limit %q is not a number", s, lim)
 	}
 	g.Limit = sign * v * mult

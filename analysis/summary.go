@@ -167,7 +167,8 @@ func point(name string, v float64, n int) Metric {
 }
 
 // Key identifies a group of repetitions: everything that defines a cell
-// except its repetition index.
+// except its repetition index. In a comparison, N is FitAcrossN for a row
+// about a variant's fit across N.
 type Key struct {
 	Board     string `json:"board"`
 	Variant   string `json:"variant"`
@@ -191,8 +192,14 @@ func (k Key) String() string {
 	if k.Label != "" && k.Label != k.Scenario {
 		s += " label=" + k.Label
 	}
+	if k.N < 0 {
+		return s + " n=fit"
+	}
 	return s + fmt.Sprintf(" n=%d", k.N)
 }
+
+// FitAcrossN is Key.N of a comparison row about a fit across every N.
+const FitAcrossN = -1
 
 // VariantKey identifies a variant on a board, the unit of a fit across N.
 type VariantKey struct {

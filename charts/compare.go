@@ -318,7 +318,7 @@ func renderComparison(w io.Writer, c *analysis.Comparison, cs []Chart, js []byte
 		if r.Key.Label != "" && r.Key.Label != r.Key.Scenario {
 			scen = r.Key.Label
 		}
-		if r.Key.N > 0 {
+		if r.Key.N >= 0 {
 			scen += fmt.Sprintf(" N=%d", r.Key.N)
 		} else {
 			scen += " (fit across N)"
