@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/wsbench/wsbench/analysis"
 	"github.com/wsbench/wsbench/rundir"
 )
 
@@ -48,6 +49,29 @@ type chartState struct {
 // hostile names run no script, also when tooltips show them.
 func TestReportInBrowser(t *testing.T) {
 	exe := chromiumPath(t)
+	js := echartsOrSkip(t)
+	dir, s := fixtureRun(t, 200)
+	if err := WriteReportContext(context.Background(), dir, s, Options{EChartsJS: js}); err != nil {
+		t.Fatal(err)
+	}
+	checkInBrowser(t, exe, filepath.Join(dir, rundir.ReportFile), 9, *screenshot)
+}
+
+// TestComparisonInBrowser does the same for the comparison page.
+func TestComparisonInBrowser(t *testing.T) {
+	exe := chromiumPath(t)
+	js := echartsOrSkip(t)
+	baseDir, base := fixtureRun(t, 50)
+	prDir, pr := fixtureRun(t, 50)
+	c := analysis.Compare(base, pr, analysis.DefaultThresholds())
+	page := filepath.Join(t.TempDir(), "compare.html")
+	if err := WriteComparison(context.Background(), page, baseDir, prDir, base, pr, c, Options{EChartsJS: js}); err != nil {
+		t.Fatal(err)
+	}
+	checkInBrowser(t, exe, page, 3, "")
+}
+
+func echartsOrSkip(t *testing.T) []byte {
 	js, err := EChartsJS(context.Background(), os.Stderr)
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -55,12 +79,12 @@ func TestReportInBrowser(t *testing.T) {
 		}
 		t.Skipf("echarts not installed (run npm ci): %v", err)
 	}
-	dir, s := fixtureRun(t, 200)
-	if err := WriteReportContext(context.Background(), dir, s, Options{EChartsJS: js}); err != nil {
-		t.Fatal(err)
-	}
-	page := "file://" + filepath.Join(dir, rundir.ReportFile)
+	return js
+}
 
+func checkInBrowser(t *testing.T, exe, file string, minCharts int, shot string) {
+	t.Helper()
+	page := "file://" + file
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	actx, acancel := chromedp.NewExecAllocator(ctx,
@@ -103,8 +127,8 @@ func TestReportInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("query charts: %v", err)
 	}
-	if len(states) < 9 {
-		t.Errorf("%d charts, want at least 9", len(states))
+	if len(states) < minCharts {
+		t.Errorf("%d charts, want at least %d", len(states), minCharts)
 	}
 	for _, st := range states {
 		if len(st.Series) == 0 {
@@ -116,12 +140,12 @@ func TestReportInBrowser(t *testing.T) {
 			}
 		}
 	}
-	if *screenshot != "" {
+	if shot != "" {
 		png, err := chromedp.Run(tctx, chromedp.FullScreenshot(90))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(*screenshot, png, 0o644); err != nil {
+		if err := os.WriteFile(shot, png, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
