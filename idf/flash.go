@@ -54,8 +54,12 @@ func Flash(ctx context.Context, o FlashOptions) error {
 	if o.Baud < 0 {
 		return fmt.Errorf("flash: baud %d: must be positive", o.Baud)
 	}
-	if _, err := os.Stat(o.Port); err != nil {
-		return fmt.Errorf("flash %s: %w: %v", o.Port, ErrNoPort, err)
+	// A network port (rfc2217://host:port, as esptool and idf.py accept it)
+	// is passed through as it is; a device path must exist.
+	if !strings.Contains(o.Port, "://") {
+		if _, err := os.Stat(o.Port); err != nil {
+			return fmt.Errorf("flash %s: %w: %v", o.Port, ErrNoPort, err)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(buildDir, "flasher_args.json")); err != nil {
 		return fmt.Errorf("flash %s/%s: not built yet (no %s/flasher_args.json): run `wsbench build --target %s --variant %s` first",

@@ -541,6 +541,20 @@ func TestFlash(t *testing.T) {
 		}
 	})
 
+	t.Run("passes_an_rfc2217_url_through", func(t *testing.T) {
+		log := fake(t)
+		proj := project(t)
+		built(t, proj)
+		url := "rfc2217://lab-host:4001"
+		if err := Flash(context.Background(), FlashOptions{Project: proj, Target: "esp32s3", Variant: "int", Port: url}); err != nil {
+			t.Fatal(err)
+		}
+		c := calls(t, log)
+		if got := c[len(c)-1]; !slices.Equal(got[len(got)-3:], []string{"-p", url, "flash"}) {
+			t.Errorf("flash call %q does not pass the URL to idf.py", got)
+		}
+	})
+
 	t.Run("port_in_use", func(t *testing.T) {
 		fake(t)
 		proj := project(t)

@@ -48,7 +48,7 @@ func Devices(trust Trust, hw HardwareOptions) NewDevice {
 			}
 			return &virtualDevice{name: name, board: b, trust: trust}, nil
 		}
-		return &hardwareDevice{name: name, board: b, hw: hw}, nil
+		return &hardwareDevice{name: name, board: b, hw: hw, trust: trust}, nil
 	}
 }
 
@@ -126,7 +126,8 @@ type hardwareDevice struct {
 	name    string
 	board   Board
 	hw      HardwareOptions
-	flashed string // firmware variant flashed by this run
+	trust   Trust
+	flashed string // firmware variant (and behaviour) flashed by this run
 }
 
 func (d *hardwareDevice) Name() string { return d.name }
@@ -134,17 +135,19 @@ func (d *hardwareDevice) Name() string { return d.name }
 func (d *hardwareDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, error) {
 	fw := c.Variant
 	if d.board.Flash == nil || *d.board.Flash {
-		if d.flashed != fw {
+		if d.flashed != fw+"/"+c.Behaviour {
+			// The image embeds the peer's CA and says which placement
+			// behaviour (branch) it was built as; Hello reports both.
 			art, err := idf.Build(ctx, idf.BuildOptions{Tool: d.hw.Tool, Project: d.hw.Project, Target: d.board.Target,
-				Variant: fw, ComponentPath: d.hw.ComponentPath})
+				Variant: fw, ComponentPath: d.hw.ComponentPath, Behaviour: c.Behaviour, PeerCA: d.trust.CAFile})
 			if err != nil {
 				return nil, fmt.Errorf("build variant %s: %w", fw, err)
 			}
 			if err := idf.Flash(ctx, idf.FlashOptions{Tool: d.hw.Tool, Project: art.Project, Target: d.board.Target,
-				Variant: fw, ComponentPath: d.hw.ComponentPath, Port: d.board.Port}); err != nil {
+				Variant: fw, Port: d.board.Port}); err != nil {
 				return nil, fmt.Errorf("flash variant %s to %s: %w", fw, d.board.Port, err)
 			}
-			d.flashed = fw
+			d.flashed = fw + "/" + c.Behaviour
 		}
 	}
 	return PortOpener(d.board.Port, d.board.Baud), nil
