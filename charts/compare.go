@@ -56,7 +56,6 @@ func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *anal
 		name  string
 		run   string
 		vk    analysis.VariantKey
-		board string
 		pts   map[int]float64
 	}
 	nset := map[int]bool{}
