@@ -53,10 +53,10 @@ func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *anal
 	var out []Chart
 	// Steady free internal RAM against N, base dashed and PR solid.
 	type series struct {
-		name  string
-		run   string
-		vk    analysis.VariantKey
-		pts   map[int]float64
+		name string
+		run  string
+		vk   analysis.VariantKey
+		pts  map[int]float64
 	}
 	nset := map[int]bool{}
 	var all []*series
