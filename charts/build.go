@@ -78,27 +78,35 @@ func optionOf(c interface {
 	return m
 }
 
-// variantLabel names a variant on a board for a category axis.
-func variantLabel(k analysis.VariantKey, boards int) string {
+// labeler names variants for legends and axes, leaving out the parts every
+// variant shares (one board, one behaviour, one branch).
+type labeler struct{ board, behaviour, branch bool }
+
+func labelsFor(ss ...*analysis.Summary) labeler {
+	boards, behaviours, branches := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, s := range ss {
+		for _, c := range s.Cells {
+			boards[c.Key.Board] = true
+			behaviours[c.Key.Behaviour] = true
+			branches[c.Key.Branch] = true
+		}
+	}
+	return labeler{board: len(boards) > 1, behaviour: len(behaviours) > 1, branch: len(branches) > 1}
+}
+
+// variant names a variant on a board.
+func (l labeler) variant(k analysis.VariantKey) string {
 	s := k.Variant
-	if k.Behaviour != "" {
+	if l.behaviour && k.Behaviour != "" {
 		s += " (" + k.Behaviour + ")"
 	}
-	if k.Branch != "" {
+	if l.branch && k.Branch != "" {
 		s += " @" + k.Branch
 	}
-	if boards > 1 {
+	if l.board {
 		s = k.Board + " · " + s
 	}
 	return s
-}
-
-func countBoards(s *analysis.Summary) int {
-	b := map[string]bool{}
-	for _, c := range s.Cells {
-		b[c.Key.Board] = true
-	}
-	return len(b)
 }
 
 // Build returns the charts of a report, reading each plotted cell's
@@ -176,6 +184,8 @@ func timelineCharts(ctx context.Context, runDir string, s *analysis.Summary) ([]
 		return panels[i].scenario < panels[j].scenario
 	})
 	var out []Chart
+	lab := labelsFor(s)
+	lab.board = false // one chart per board
 	for pi, p := range panels {
 		id := fmt.Sprintf("timeline-%d", pi)
 		line := charts.NewLine()
@@ -219,10 +229,7 @@ func timelineCharts(ctx context.Context, runDir string, s *analysis.Summary) ([]
 			for i, k := range idx {
 				data[i] = opts.LineData{Value: []float64{math.Round(tl.T[k]*1000) / 1000, kib(tl.InternalFree[k])}}
 			}
-			name := c.Key.Variant
-			if c.Key.Behaviour != "" {
-				name += " (" + c.Key.Behaviour + ")"
-			}
+			name := lab.variant(c.Key.VariantKey())
 			if c.Key.Label != "" && c.Key.Label != c.Key.Scenario {
 				name += " " + c.Key.Label
 			}
@@ -281,6 +288,8 @@ func timelineCharts(ctx context.Context, runDir string, s *analysis.Summary) ([]
 }
 
 func steadyVsN(s *analysis.Summary) []Chart {
+	lab := labelsFor(s)
+	lab.board = false // one chart per board
 	boards := []string{}
 	byBoard := map[string][]analysis.GroupResult{}
 	for _, g := range s.Groups {
@@ -335,7 +344,7 @@ func steadyVsN(s *analysis.Summary) []Chart {
 		var legend []string
 		anyCI, anyRange := false, false
 		for _, vk := range variants {
-			name := variantLabel(vk, 1)
+			name := lab.variant(vk)
 			med := make([]opts.LineData, len(ns))
 			lo := make([]opts.LineData, len(ns))
 			width := make([]opts.LineData, len(ns))
@@ -460,7 +469,7 @@ func errorBars(cats []string, lo, hi []float64) charts.SeriesOpts {
 
 func costChart(metric string) func(*analysis.Summary) (Chart, bool) {
 	return func(s *analysis.Summary) (Chart, bool) {
-		boards := countBoards(s)
+		lab := labelsFor(s)
 		var cats []string
 		var vals []opts.BarData
 		var lo, hi []float64
@@ -469,7 +478,7 @@ func costChart(metric string) func(*analysis.Summary) (Chart, bool) {
 			if !ok {
 				continue
 			}
-			cats = append(cats, variantLabel(cr.Variant, boards))
+			cats = append(cats, lab.variant(cr.Variant))
 			vals = append(vals, opts.BarData{Value: kib(m.Value)})
 			lo = append(lo, kib(float64(m.Lo)))
 			hi = append(hi, kib(float64(m.Hi)))
@@ -497,7 +506,7 @@ func costChart(metric string) func(*analysis.Summary) (Chart, bool) {
 
 // catLabel shows every category label, wrapped to the width a category gets.
 func catLabel(cats []string) *opts.AxisLabel {
-	return &opts.AxisLabel{Interval: "0", Width: max(70, 1000/max(len(cats), 1)-12), Overflow: "break"}
+	return &opts.AxisLabel{Interval: "0", Width: max(70, 1000/max(len(cats), 1)-12), Overflow: "break", LineHeight: "14"}
 }
 
 // noLegend hides the legend of a one-series chart (the title says it all).
@@ -509,7 +518,7 @@ func noLegend(m map[string]any) map[string]any {
 }
 
 func internalVsPSRAM(s *analysis.Summary) (Chart, bool) {
-	boards := countBoards(s)
+	lab := labelsFor(s)
 	var cats []string
 	var in, ps, free []opts.BarData
 	for _, g := range largestNGroups(s) {
@@ -519,7 +528,7 @@ func internalVsPSRAM(s *analysis.Summary) (Chart, bool) {
 		if !ok1 && !ok2 {
 			continue
 		}
-		cats = append(cats, variantLabel(g.Key.VariantKey(), boards)+fmt.Sprintf(" N=%d", g.Key.N))
+		cats = append(cats, lab.variant(g.Key.VariantKey())+fmt.Sprintf(" N=%d", g.Key.N))
 		in = append(in, barVal(iu, ok1))
 		ps = append(ps, barVal(pu, ok2))
 		free = append(free, barVal(fr, ok3))
@@ -548,7 +557,7 @@ func barVal(m analysis.Metric, ok bool) opts.BarData {
 }
 
 func stackChart(s *analysis.Summary) (Chart, bool) {
-	boards := countBoards(s)
+	lab := labelsFor(s)
 	var cats []string
 	var vals []opts.BarData
 	for _, g := range largestNGroups(s) {
@@ -560,7 +569,7 @@ func stackChart(s *analysis.Summary) (Chart, bool) {
 		if hr, ok := g.Metric(analysis.MetricWSStackHeadroom); ok {
 			label = fmt.Sprintf("%.0f B (%.0f%%)", h.Value, hr.Value*100)
 		}
-		cats = append(cats, variantLabel(g.Key.VariantKey(), boards)+fmt.Sprintf(" N=%d", g.Key.N))
+		cats = append(cats, lab.variant(g.Key.VariantKey())+fmt.Sprintf(" N=%d", g.Key.N))
 		color := "#3ba272"
 		if h.Value < 512 {
 			color = "#ee6666"
@@ -586,7 +595,7 @@ func stackChart(s *analysis.Summary) (Chart, bool) {
 }
 
 func leakChart(s *analysis.Summary) (Chart, bool) {
-	boards := countBoards(s)
+	lab := labelsFor(s)
 	var cats []string
 	var vals []opts.BarData
 	var lo, hi []float64
@@ -595,7 +604,7 @@ func leakChart(s *analysis.Summary) (Chart, bool) {
 		if !ok {
 			continue
 		}
-		name := variantLabel(c.Key.VariantKey(), boards) + fmt.Sprintf(" N=%d", c.Key.N)
+		name := lab.variant(c.Key.VariantKey()) + fmt.Sprintf(" N=%d", c.Key.N)
 		if c.Rep > 0 || len(s.Cells) > 1 {
 			name += fmt.Sprintf(" r%d", c.Rep)
 		}
@@ -604,7 +613,8 @@ func leakChart(s *analysis.Summary) (Chart, bool) {
 		if m.Significant != nil && *m.Significant && m.Value > 0 {
 			color = "#ee6666"
 		}
-		vals = append(vals, opts.BarData{Value: math.Round(m.Value*10) / 10, ItemStyle: &opts.ItemStyle{Color: color}})
+		vals = append(vals, opts.BarData{Value: math.Round(m.Value*10) / 10, ItemStyle: &opts.ItemStyle{Color: color},
+			Label: &opts.Label{Show: opts.Bool(true), Position: "top", Formatter: fmt.Sprintf("%.1f", m.Value)}})
 		lo = append(lo, math.Round(float64(m.Lo)*10)/10)
 		hi = append(hi, math.Round(float64(m.Hi)*10)/10)
 	}
@@ -623,7 +633,7 @@ func leakChart(s *analysis.Summary) (Chart, bool) {
 }
 
 func latencyChart(s *analysis.Summary) (Chart, bool) {
-	boards := countBoards(s)
+	lab := labelsFor(s)
 	var cats []string
 	lowest := math.Inf(1)
 	series := map[string][]opts.BarData{}
@@ -632,7 +642,7 @@ func latencyChart(s *analysis.Summary) (Chart, bool) {
 		if _, ok := g.Metric(analysis.MetricLatencyP50); !ok {
 			continue
 		}
-		name := variantLabel(g.Key.VariantKey(), boards)
+		name := lab.variant(g.Key.VariantKey())
 		if g.Key.Label != "" {
 			name += " " + g.Key.Label
 		}
@@ -668,7 +678,7 @@ func latencyChart(s *analysis.Summary) (Chart, bool) {
 var ownerIndex = regexp.MustCompile(`\[\d+\]`)
 
 func ownersChart(s *analysis.Summary) (Chart, bool) {
-	boards := countBoards(s)
+	lab := labelsFor(s)
 	type entry struct {
 		cat   string
 		bytes map[string]float64
@@ -686,7 +696,7 @@ func ownersChart(s *analysis.Summary) (Chart, bool) {
 			if c == nil || len(c.Owners) == 0 {
 				continue
 			}
-			e := entry{cat: variantLabel(g.Key.VariantKey(), boards) + fmt.Sprintf(" N=%d", g.Key.N), bytes: map[string]float64{}}
+			e := entry{cat: lab.variant(g.Key.VariantKey()) + fmt.Sprintf(" N=%d", g.Key.N), bytes: map[string]float64{}}
 			for _, o := range c.Owners {
 				if o.Heap != "internal" {
 					continue

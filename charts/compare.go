@@ -51,6 +51,8 @@ func vkNoBranch(k analysis.VariantKey) analysis.VariantKey { k.Branch = ""; retu
 
 func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *analysis.Summary) ([]Chart, error) {
 	var out []Chart
+	lab := labelsFor(base, pr)
+	lab.branch = false // base and PR differ by branch; the series say which
 	// Steady free internal RAM against N, base dashed and PR solid.
 	type series struct {
 		name string
@@ -75,7 +77,7 @@ func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *anal
 			id := run + "\x00" + vk.String()
 			sr := idx[id]
 			if sr == nil {
-				sr = &series{name: variantLabel(vk, 2) + " " + run, run: run, vk: vk, pts: map[int]float64{}}
+				sr = &series{name: lab.variant(vk) + " " + run, run: run, vk: vk, pts: map[int]float64{}}
 				idx[id] = sr
 				all = append(all, sr)
 			}
@@ -157,7 +159,7 @@ func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *anal
 			return opts.BarData{Value: kib(v)}
 		}
 		for _, vk := range order {
-			cats = append(cats, variantLabel(vk, 2))
+			cats = append(cats, lab.variant(vk))
 			b = append(b, val(costs[vk].base))
 			p = append(p, val(costs[vk].pr))
 		}
@@ -235,7 +237,7 @@ func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *anal
 			if pk.run == "base" {
 				style.Type = "dashed"
 			}
-			line.AddSeries(fmt.Sprintf("%s N=%d %s", variantLabel(vkNoBranch(pk.cell.Key.VariantKey()), 2), pk.cell.Key.N, pk.run), data,
+			line.AddSeries(fmt.Sprintf("%s N=%d %s", lab.variant(vkNoBranch(pk.cell.Key.VariantKey())), pk.cell.Key.N, pk.run), data,
 				charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false), Symbol: "none"}), charts.WithLineStyleOpts(style))
 		}
 		m := optionOf(line)

@@ -80,6 +80,7 @@ type cellView struct {
 }
 
 type rowView struct {
+	Name     string // names the row in the warnings list
 	Cells    []cellView
 	Warnings []string
 }
@@ -87,6 +88,8 @@ type rowView struct {
 type tableView struct {
 	Head []string
 	Rows []rowView
+	// Text is the number of leading text (left-aligned) columns.
+	Text int
 }
 
 type chartView struct {
@@ -157,7 +160,7 @@ func metricCell(m analysis.Metric, ok bool) cellView {
 func groupsTable(s *analysis.Summary) tableView {
 	t := tableView{Head: []string{"board", "variant", "behaviour", "scenario", "N", "reps",
 		"steady free internal KiB [95% CI]", "min free KiB", "largest block KiB", "fragmentation", "PSRAM used KiB", "DMA free KiB",
-		"ws stack HWM B", "stack headroom", "resets", "watchdogs", "session failures", "leak B/cycle", "handler p99 ms"}}
+		"ws stack HWM B", "stack headroom", "resets", "watchdogs", "session failures", "leak B/cycle", "handler p99 ms"}, Text: 4}
 	for _, g := range s.Groups {
 		get := func(n string) cellView { m, ok := g.Metric(n); return metricCell(m, ok) }
 		scen := g.Key.Scenario
@@ -175,21 +178,62 @@ func groupsTable(s *analysis.Summary) tableView {
 				hwm.Class = "bad"
 			}
 		}
-		row := rowView{Cells: []cellView{{Text: g.Key.Board}, {Text: variant}, {Text: g.Key.Behaviour}, {Text: scen},
-			{Text: fmt.Sprint(g.Key.N)}, {Text: fmt.Sprint(len(g.Cells))},
-			get(analysis.MetricInternalFreeSteady), get(analysis.MetricInternalFreeMin), get(analysis.MetricInternalLargest),
-			get(analysis.MetricFragmentation), get(analysis.MetricPSRAMUsed), get(analysis.MetricDMAFree),
-			hwm, get(analysis.MetricWSStackHeadroom), get(analysis.MetricResets), get(analysis.MetricWatchdogs),
-			get(analysis.MetricSessionFailures), get(analysis.MetricLeakPerCycle), get(analysis.MetricLatencyP99)},
+		row := rowView{Name: fmt.Sprintf("%s · %s · %s · N=%d", g.Key.Board, variant, scen, g.Key.N),
+			Cells: []cellView{{Text: g.Key.Board, Class: "l"}, {Text: variant, Class: "l"}, {Text: g.Key.Behaviour, Class: "l"}, {Text: scen, Class: "l"},
+				{Text: fmt.Sprint(g.Key.N)}, {Text: fmt.Sprint(len(g.Cells))},
+				get(analysis.MetricInternalFreeSteady), get(analysis.MetricInternalFreeMin), get(analysis.MetricInternalLargest),
+				get(analysis.MetricFragmentation), get(analysis.MetricPSRAMUsed), get(analysis.MetricDMAFree),
+				hwm, get(analysis.MetricWSStackHeadroom), get(analysis.MetricResets), get(analysis.MetricWatchdogs),
+				get(analysis.MetricSessionFailures), get(analysis.MetricLeakPerCycle), get(analysis.MetricLatencyP99)},
 			Warnings: g.Warnings}
 		t.Rows = append(t.Rows, row)
+	}
+	return dropConstant(t, 0, 2)
+}
+
+// dropConstant removes the columns cols of t whose text is the same on
+// every row (one board, one behaviour): the page header says it once.
+func dropConstant(t tableView, cols ...int) tableView {
+	drop := map[int]bool{}
+	for _, c := range cols {
+		same := len(t.Rows) > 0
+		for _, r := range t.Rows {
+			if r.Cells[c].Text != t.Rows[0].Cells[c].Text {
+				same = false
+			}
+		}
+		drop[c] = same
+	}
+	keep := func(cells []cellView) []cellView {
+		var out []cellView
+		for i, c := range cells {
+			if !drop[i] {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	var head []string
+	for i, h := range t.Head {
+		if !drop[i] {
+			head = append(head, h)
+		}
+	}
+	t.Head = head
+	for _, c := range cols {
+		if drop[c] && c < t.Text {
+			t.Text--
+		}
+	}
+	for i := range t.Rows {
+		t.Rows[i].Cells = keep(t.Rows[i].Cells)
 	}
 	return t
 }
 
 func costsTable(s *analysis.Summary) tableView {
-	t := tableView{Head: []string{"board", "variant", "behaviour", "N values", "cells", "per-session internal cost KiB [95% CI]",
-		"fixed internal cost KiB [95% CI]", "steady free at N=0 KiB", "per-session PSRAM cost KiB"}}
+	t := tableView{Head: []string{"board", "variant", "behaviour", "N values", "cells (x = sessions open)", "per-session internal cost KiB [95% CI]",
+		"fixed internal cost KiB [95% CI]", "steady free at N=0 KiB", "per-session PSRAM cost KiB"}, Text: 4}
 	for _, c := range s.Costs {
 		get := func(n string) cellView { m, ok := c.Metric(n); return metricCell(m, ok) }
 		cells := 0
@@ -204,11 +248,11 @@ func costsTable(s *analysis.Summary) tableView {
 		for i, n := range c.Ns {
 			ns[i] = fmt.Sprint(n)
 		}
-		t.Rows = append(t.Rows, rowView{Cells: []cellView{{Text: c.Variant.Board}, {Text: variant}, {Text: c.Variant.Behaviour},
-			{Text: strings.Join(ns, ", ")}, {Text: fmt.Sprint(cells)}, get(analysis.MetricPerSessionCost), get(analysis.MetricFixedCost),
+		t.Rows = append(t.Rows, rowView{Cells: []cellView{{Text: c.Variant.Board, Class: "l"}, {Text: variant, Class: "l"}, {Text: c.Variant.Behaviour, Class: "l"},
+			{Text: strings.Join(ns, ", "), Class: "l"}, {Text: fmt.Sprint(cells)}, get(analysis.MetricPerSessionCost), get(analysis.MetricFixedCost),
 			get(analysis.MetricSteadyFreeAtZero), get(analysis.MetricPerSessionPSRAM)}, Warnings: c.Warnings})
 	}
-	return t
+	return dropConstant(t, 0, 2)
 }
 
 // Render writes the report page for s with charts cs and the echarts
@@ -267,7 +311,7 @@ section.card{background:#fff;border:1px solid #d1d9e0;border-radius:8px;padding:
 table{border-collapse:collapse;font-size:.8rem;font-variant-numeric:tabular-nums;width:100%}
 th,td{border-bottom:1px solid #e1e4e8;padding:4px 6px;text-align:right;white-space:nowrap}
 th{background:#f0f3f6;font-weight:600;white-space:normal;vertical-align:bottom;min-width:3.5em}
-td:nth-child(-n+4),th:nth-child(-n+4){text-align:left}
+td.l{text-align:left}
 td.bad{color:#b42318;font-weight:600}td.na{color:#8c959f}
 tr.warn td:first-child::before{content:"⚠ ";color:#bf8700}
 details{font-size:.8rem;color:#59636e}details li{margin:1px 0}
@@ -286,17 +330,17 @@ dl{font-size:.8rem;display:grid;grid-template-columns:max-content 1fr;gap:2px 12
 <h2 style="margin-top:0">Summary by cell group</h2>
 <p class="caption">Each figure is the median across repetitions of the per-cell figure; brackets hold its {{.Confidence}} interval when there are enough repetitions (6). Rows marked ⚠ carry warnings (listed below the table).</p>
 <div class="scroll"><table>
-<thead><tr>{{range .Groups.Head}}<th>{{.}}</th>{{end}}</tr></thead>
+<thead><tr>{{range $i, $h := .Groups.Head}}<th{{if lt $i $.Groups.Text}} style="text-align:left"{{end}}>{{$h}}</th>{{end}}</tr></thead>
 <tbody>{{range .Groups.Rows}}<tr{{if .Warnings}} class="warn"{{end}}>{{range .Cells}}<td{{if .Class}} class="{{.Class}}"{{end}}{{if .Title}} title="{{.Title}}"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</tbody></table></div>
-{{range .Groups.Rows}}{{if .Warnings}}<details><summary>{{(index .Cells 1).Text}} · {{(index .Cells 3).Text}} · N={{(index .Cells 4).Text}}: {{len .Warnings}} warning(s)</summary><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul></details>{{end}}{{end}}
+{{range .Groups.Rows}}{{if .Warnings}}<details><summary>{{.Name}}: {{len .Warnings}} warning(s)</summary><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul></details>{{end}}{{end}}
 </section>
 
 {{if .Costs.Rows}}<section class="card" id="costs">
 <h2 style="margin-top:0">Cost per TLS session (fit across N)</h2>
 <p class="caption">Least-squares fit of every sweep cell's steady free internal RAM against N. Per-session cost is minus the slope; the intercept is the steady free RAM extrapolated to zero sessions; fixed cost is the baseline free RAM minus that intercept: what the session machinery takes once, whatever N.</p>
 <div class="scroll"><table>
-<thead><tr>{{range .Costs.Head}}<th>{{.}}</th>{{end}}</tr></thead>
+<thead><tr>{{range $i, $h := .Costs.Head}}<th{{if lt $i $.Costs.Text}} style="text-align:left"{{end}}>{{$h}}</th>{{end}}</tr></thead>
 <tbody>{{range .Costs.Rows}}<tr{{if .Warnings}} class="warn" title="{{range .Warnings}}{{.}}; {{end}}"{{end}}>{{range .Cells}}<td{{if .Class}} class="{{.Class}}"{{end}}{{if .Title}} title="{{.Title}}"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</tbody></table></div>
 </section>{{end}}
