@@ -2,6 +2,7 @@ package analysis_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -39,9 +40,13 @@ func peakHeap(stop <-chan struct{}) <-chan uint64 {
 }
 
 // BenchmarkAnalyzeRun10M streams one cell of 10 million samples (plus a
-// HeapDetail every 10 samples) from a generated records file.
+// HeapDetail every 10 samples) from a generated records file
+// ($WSBENCH_BENCH_SAMPLES sets another count).
 func BenchmarkAnalyzeRun10M(b *testing.B) {
-	const samples = 10_000_000
+	samples := 10_000_000
+	if s := os.Getenv("WSBENCH_BENCH_SAMPLES"); s != "" {
+		fmt.Sscan(s, &samples)
+	}
 	dir := filepath.Join(b.TempDir(), "run")
 	if err := synth.WriteRun(dir, []synth.Cell{{Cell: rundir.Cell{ID: "big", Variant: "v", N: 4}, PerSession: 20000,
 		SteadySamples: samples, Noise: 4096, Seed: 1}}); err != nil {
