@@ -173,7 +173,7 @@ func TestAnalyzeRun(t *testing.T) {
 	t.Run("reset_and_watchdog_are_counted_and_warned", func(t *testing.T) {
 		s, _ := analyze(t, []synth.Cell{{Cell: rundir.Cell{ID: "r", Variant: "v", Scenario: "sweep", N: 4}, PerSession: 1000, ResetAtSteady: 20, WatchdogAtSteady: 10, FailedSessions: 1}})
 		c := cellByID(t, s, "r")
-		for name, want := range map[string]float64{analysis.MetricResets: 1, analysis.MetricWatchdogs: 2, analysis.MetricPanics: 1, analysis.MetricSessionFailures: 1} {
+		for name, want := range map[string]float64{analysis.MetricResets: 1, analysis.MetricWatchdogs: 1, analysis.MetricPanics: 1, analysis.MetricSessionFailures: 1} {
 			if m := metric(t, c, name); m.Value != want {
 				t.Errorf("%s = %v, want %v", name, m.Value, want)
 			}

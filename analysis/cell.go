@@ -292,7 +292,9 @@ func (a *cellAcc) finish(res *CellResult) {
 			add(point(MetricWSStackHeadroom, float64(a.hwm)/float64(a.wsStack), a.hwmN))
 		}
 	}
-	wdt := a.consoleWDT + a.eventWDT
+	// A board reports one trigger twice, as a console report and as a
+	// watchdog_warning event: count triggers, not reports.
+	wdt := max(a.consoleWDT, a.eventWDT)
 	add(point(MetricResets, float64(a.resets), 1))
 	add(point(MetricWatchdogs, float64(wdt), 1))
 	add(point(MetricStackOverflows, float64(a.overflows), 1))

@@ -31,7 +31,7 @@ const (
 	MetricWSStackHWM           = "ws_stack_hwm"              // B, least unused websocket task stack
 	MetricWSStackHeadroom      = "ws_stack_headroom"         // ratio, hwm / stack size
 	MetricResets               = "resets"                    // count of reboots after the run began
-	MetricWatchdogs            = "watchdogs"                 // count: console watchdog reports + watchdog_warning events
+	MetricWatchdogs            = "watchdogs"                 // count of triggers: the larger of console reports and watchdog_warning events
 	MetricStackOverflows       = "stack_overflows"           // count
 	MetricPanics               = "panics"                    // count
 	MetricSessionFailures      = "session_failures"          // count of session_failed events
@@ -330,7 +330,7 @@ var definitions = map[string]string{
 	MetricWSStackHWM:         "smallest websocket task stack high-water mark (bytes never used) over samples with a task running",
 	MetricWSStackHeadroom:    "ws_stack_hwm divided by the websocket task's stack size",
 	MetricResets:             "boot banners seen after the run began",
-	MetricWatchdogs:          "task watchdog reports on the console plus watchdog_warning events",
+	MetricWatchdogs:          "task watchdog triggers: the larger of the console's watchdog reports and the board's watchdog_warning events (a board reports one trigger both ways)",
 	MetricLeakPerCycle:       "minus the least-squares slope of internal free bytes (first sample after each cycle_end) against the cycle index; the first cycle is a warm-up and is left out when at least 4 cycles ran; flagged when the 95% interval excludes zero",
 	MetricPerSessionCost:     "minus the least-squares slope of steady free internal bytes against N over every sweep cell of a variant, 95% t interval",
 	MetricSteadyFreeAtZero:   "intercept of that fit: steady free internal bytes extrapolated to zero sessions",
