@@ -277,3 +277,27 @@ func hasWarning(ws []string, sub string) bool {
 	}
 	return false
 }
+
+func TestReadTimeline(t *testing.T) {
+	_, dir := analyze(t, []synth.Cell{{Cell: rundir.Cell{ID: "r", Variant: "v", N: 2}, PerSession: 1000, SteadySamples: 40, ResetAtSteady: 30, WatchdogAtSteady: 10}})
+	tl, err := analysis.ReadTimeline(context.Background(), rundir.CellDir(dir, "r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 20 baseline + 2 ramp + 40 steady + teardown + done.
+	if len(tl.T) != 64 {
+		t.Errorf("%d points, want 64", len(tl.T))
+	}
+	for i := 1; i < len(tl.T); i++ {
+		if tl.T[i] < tl.T[i-1] {
+			t.Fatalf("time goes back at %d: %v -> %v", i, tl.T[i-1], tl.T[i])
+		}
+	}
+	var kinds []string
+	for _, m := range tl.Marks {
+		kinds = append(kinds, m.Kind)
+	}
+	if strings.Join(kinds, ",") != "watchdog,panic,reset" {
+		t.Errorf("marks %v, want one watchdog (reported twice), a panic and a reset", kinds)
+	}
+}

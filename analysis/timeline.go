@@ -44,6 +44,16 @@ func (tl *Timeline) compact() {
 	tl.T, tl.InternalFree = tl.T[:len(idx)], tl.InternalFree[:len(idx)]
 }
 
+// addWatchdog adds a watchdog mark unless the last mark is the same trigger
+// reported the other way (console report and event at the same sample).
+func (tl *Timeline) addWatchdog(m Mark) {
+	if n := len(tl.Marks); n > 0 && tl.Marks[n-1].Kind == "watchdog" && tl.Marks[n-1].T == m.T {
+		tl.Marks[n-1].Text += "; " + m.Text
+		return
+	}
+	tl.Marks = append(tl.Marks, m)
+}
+
 // ReadTimeline reads the internal free RAM series and the resets and
 // watchdog triggers of one cell directory. The board's clock is used (a
 // virtual board runs faster than the host clock, and the host stamps bytes
@@ -111,14 +121,14 @@ func ReadTimeline(ctx context.Context, cellDir string) (*Timeline, error) {
 				tl.Marks = append(tl.Marks, Mark{T: t, Kind: "reset", Text: b.Class})
 			}
 		case *record.Watchdog:
-			tl.Marks = append(tl.Marks, Mark{T: t, Kind: "watchdog", Text: fmt.Sprint(b.Starving)})
+			tl.addWatchdog(Mark{T: t, Kind: "watchdog", Text: fmt.Sprint(b.Starving)})
 		case *record.Panic:
 			tl.Marks = append(tl.Marks, Mark{T: t, Kind: "panic", Text: b.Cause})
 		case *record.StackOverflow:
 			tl.Marks = append(tl.Marks, Mark{T: t, Kind: "stack_overflow", Text: b.Task})
 		case *wire.Event:
 			if b.Kind == wire.EventWatchdogWarning {
-				tl.Marks = append(tl.Marks, Mark{T: t, Kind: "watchdog", Text: b.Name})
+				tl.addWatchdog(Mark{T: t, Kind: "watchdog", Text: b.Name})
 			}
 		}
 	}

@@ -269,6 +269,7 @@ func (w *writer) emit() {
 			if c.ResetAtSteady > 0 && i == c.ResetAtSteady {
 				w.put(record.TypePanic, &record.Panic{Cause: "LoadProhibited", Core: 0})
 				w.segment++
+				w.tUS = 300_000 // the board's clock restarts at boot
 				w.put(record.TypeReset, &record.Reset{Chip: "esp32s3", Code: 12, ROMName: "RTC_SW_CPU_RST", Class: "panic", After: "panic"})
 				w.hello()
 			}
