@@ -59,7 +59,12 @@ func EChartsJS(ctx context.Context, log io.Writer) ([]byte, error) {
 	if p := os.Getenv(EnvECharts); p != "" {
 		return readJS(p)
 	}
-	roots := searchRoots()
+	return echartsFrom(ctx, log, searchRoots())
+}
+
+// echartsFrom looks for the library upward from roots and installs it with
+// npm ci where the first package-lock.json is when it is missing.
+func echartsFrom(ctx context.Context, log io.Writer, roots []string) ([]byte, error) {
 	if p, ok := findUp(roots, echartsRel); ok {
 		return readJS(p)
 	}

@@ -3,6 +3,7 @@ package charts
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,4 +74,24 @@ func TestEChartsJSMissing(t *testing.T) {
 	if _, err := EChartsJS(context.Background(), os.Stderr); err == nil {
 		t.Fatal("a 6-byte file was taken for the library")
 	}
+}
+
+func TestEChartsJSInstallErrors(t *testing.T) {
+	t.Run("no_lockfile", func(t *testing.T) {
+		_, err := echartsFrom(context.Background(), io.Discard, []string{t.TempDir()})
+		if !errors.Is(err, ErrNoECharts) || !strings.Contains(err.Error(), "package-lock.json") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("npm_not_on_path", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "package-lock.json"), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("PATH", t.TempDir())
+		_, err := echartsFrom(context.Background(), io.Discard, []string{filepath.Join(dir)})
+		if !errors.Is(err, ErrNoECharts) || !strings.Contains(err.Error(), "npm is not on PATH") || !strings.Contains(err.Error(), dir) {
+			t.Fatalf("err = %v", err)
+		}
+	})
 }
