@@ -54,7 +54,7 @@ func TestReportInBrowser(t *testing.T) {
 	if err := WriteReportContext(context.Background(), dir, s, Options{EChartsJS: js}); err != nil {
 		t.Fatal(err)
 	}
-	checkInBrowser(t, exe, filepath.Join(dir, rundir.ReportFile), 9, *screenshot)
+	checkInBrowser(t, exe, filepath.Join(dir, rundir.ReportFile), 9, 2, *screenshot, hostileVariant)
 }
 
 // TestComparisonInBrowser does the same for the comparison page.
@@ -68,7 +68,7 @@ func TestComparisonInBrowser(t *testing.T) {
 	if err := WriteComparison(context.Background(), page, baseDir, prDir, base, pr, c, Options{EChartsJS: js}); err != nil {
 		t.Fatal(err)
 	}
-	checkInBrowser(t, exe, page, 3, "")
+	checkInBrowser(t, exe, page, 3, 0, "", hostileVariant)
 }
 
 func echartsOrSkip(t *testing.T) []byte {
@@ -82,7 +82,9 @@ func echartsOrSkip(t *testing.T) []byte {
 	return js
 }
 
-func checkInBrowser(t *testing.T, exe, file string, minCharts int, shot string) {
+// checkInBrowser opens file and checks it; wantText must show as plain text
+// in a tooltip (a hostile name, escaped) unless empty.
+func checkInBrowser(t *testing.T, exe, file string, minCharts, minMarks int, shot, wantText string) {
 	t.Helper()
 	page := "file://" + file
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -165,7 +167,60 @@ func checkInBrowser(t *testing.T, exe, file string, minCharts int, shot string) 
 	})()`)); err != nil {
 		t.Fatalf("show tooltips: %v", err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	const visibleTips = `Array.from(document.querySelectorAll("div.chart > div")).filter(function (d) { return d.style.display !== "none" && d.textContent; }).map(function (d) { return d.textContent; }).join(" | ")`
+	time.Sleep(200 * time.Millisecond)
+	tip, err := chromedp.Run(tctx, chromedp.Evaluate[string](visibleTips))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tips := []string{tip}
+	// Hover every mark point (reset and watchdog pins carry board text such
+	// as task names) and read the tooltip each one shows.
+	type markPos struct {
+		Chart string  `json:"chart"`
+		Name  string  `json:"name"`
+		X     float64 `json:"x"`
+		Y     float64 `json:"y"`
+	}
+	marks, err := chromedp.Run(tctx, chromedp.Evaluate[[]markPos](`(function () {
+		var out = [];
+		document.querySelectorAll("div.chart").forEach(function (el) {
+			var c = echarts.getInstanceByDom(el);
+			c.getOption().series.forEach(function (s, si) {
+				((s.markPoint && s.markPoint.data) || []).forEach(function (mp) {
+					var p = mp.coord && c.convertToPixel({seriesIndex: si}, mp.coord);
+					if (p) { out.push({chart: el.id, name: mp.name, x: p[0], y: p[1] - 18}); }
+				});
+			});
+		});
+		return out;
+	})()`))
+	if err != nil {
+		t.Fatalf("find marks: %v", err)
+	}
+	for _, m := range marks {
+		if _, err := chromedp.Run(tctx, chromedp.Evaluate[bool](fmt.Sprintf(`(function () {
+			var el = document.getElementById(%q);
+			el.scrollIntoView();
+			var canvas = el.querySelector("canvas"), r = canvas.getBoundingClientRect();
+			canvas.dispatchEvent(new MouseEvent("mousemove", {clientX: r.left + %f, clientY: r.top + %f, bubbles: true}));
+			return true;
+		})()`, m.Chart, m.X, m.Y))); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(150 * time.Millisecond)
+		tip, err := chromedp.Run(tctx, chromedp.Evaluate[string](visibleTips))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tips = append(tips, tip)
+	}
+	if len(marks) < minMarks {
+		t.Errorf("%d mark points to hover, want %d", len(marks), minMarks)
+	}
+	if wantText != "" && !strings.Contains(strings.Join(tips, ""), wantText) {
+		t.Errorf("no tooltip shows %q as text; tooltips: %q", wantText, tips)
+	}
 	xss, err := chromedp.Run(tctx, chromedp.Evaluate[string](`String(window.__xss)`))
 	if err != nil {
 		t.Fatal(err)

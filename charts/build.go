@@ -653,7 +653,7 @@ func latencyChart(s *analysis.Summary) (Chart, bool) {
 				if !ok {
 					return opts.BarData{Value: "-"}
 				}
-				v := math.Max(m.Value/1000, 0.001)
+				v := math.Max(math.Round(m.Value)/1000, 0.001)
 				lowest = math.Min(lowest, v)
 				return opts.BarData{Value: v}
 			}())

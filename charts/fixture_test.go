@@ -15,6 +15,7 @@ import (
 const (
 	hostileVariant = `<script>window.__xss=1</script>`
 	hostileIDF     = `"><img src=x onerror="window.__xss=2">`
+	hostileTask    = `<img src=x onerror="window.__xss=3">`
 )
 
 // fixtureRun writes a run with every kind of chart: a sweep of three
@@ -42,6 +43,7 @@ func fixtureRun(t testing.TB, steadySamples int) (string, *analysis.Summary) {
 		if c.Cell.Variant == "baseline" && c.Cell.N == 8 && c.Cell.Rep == 0 {
 			c.ResetAtSteady = steadySamples / 2
 			c.WatchdogAtSteady = steadySamples / 4
+			c.WatchdogTask = hostileTask
 		}
 		if c.Cell.Variant == hostileVariant && c.Cell.Rep == 0 {
 			c.Hello = &wire.Hello{Board: c.Cell.Board, Chip: "esp32s3", IDFVersion: hostileIDF, InternalTotal: 400000, SPIRAMTotal: 8 << 20,

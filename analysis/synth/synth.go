@@ -48,8 +48,9 @@ type Cell struct {
 	HandlerEvents int
 	LatencyUS     []uint32 // latencies cycled through, one per handler event
 
-	ResetAtSteady    int // steady sample index at which the board reboots, 0 for none
-	WatchdogAtSteady int // steady sample index with a watchdog report + event, 0 for none
+	ResetAtSteady    int    // steady sample index at which the board reboots, 0 for none
+	WatchdogAtSteady int    // steady sample index with a watchdog report + event, 0 for none
+	WatchdogTask     string // task the watchdog names ("websocket_task" when empty)
 	FailedSessions   int
 	Owners           []wire.OwnerUse
 	Hello            *wire.Hello // overrides the default Hello
@@ -274,8 +275,12 @@ func (w *writer) emit() {
 				w.hello()
 			}
 			if c.WatchdogAtSteady > 0 && i == c.WatchdogAtSteady {
-				w.put(record.TypeWatchdog, &record.Watchdog{Starving: []string{"IDLE0 (CPU 0)"}, Running: []string{"CPU 0: websocket_task"}})
-				w.event(wire.EventWatchdogWarning, -1, 0, 0, "websocket_task")
+				task := c.WatchdogTask
+				if task == "" {
+					task = "websocket_task"
+				}
+				w.put(record.TypeWatchdog, &record.Watchdog{Starving: []string{"IDLE0 (CPU 0)", task}, Running: []string{"CPU 0: " + task}})
+				w.event(wire.EventWatchdogWarning, -1, 0, 0, task)
 			}
 			w.sample(wire.PhaseSteady, c.open(), c.SteadyFree(), psSteady, hwm)
 		}
