@@ -2,6 +2,7 @@ package analysis_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/wsbench/wsbench/analysis"
 	"github.com/wsbench/wsbench/analysis/synth"
+	"github.com/wsbench/wsbench/record"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/wire"
 )
@@ -299,5 +301,49 @@ func TestReadTimeline(t *testing.T) {
 	}
 	if strings.Join(kinds, ",") != "watchdog,panic,reset" {
 		t.Errorf("marks %v, want one watchdog (reported twice), a panic and a reset", kinds)
+	}
+}
+
+func TestAnalyzeCellSkipsUndecodableRecords(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := synth.WriteRun(dir, []synth.Cell{{Cell: rundir.Cell{ID: "c", Variant: "v", N: 1}, PerSession: 1000}}); err != nil {
+		t.Fatal(err)
+	}
+	// Append a sample whose body is not a sample, then a good run_end-less tail.
+	p := filepath.Join(rundir.CellDir(dir, "c"), rundir.RecordsFile)
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := record.NewWriter(f)
+	if err := w.WriteEnvelope(&record.Envelope{Type: record.TypeSample, Body: []byte{0xc1, 0xc1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	s, err := analysis.AnalyzeRun(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cellByID(t, s, "c")
+	if !hasWarning(c.Warnings, "1 records did not decode") || !hasWarning(c.Warnings, "record at byte") {
+		t.Errorf("warnings %q", c.Warnings)
+	}
+	if m := metric(t, c, analysis.MetricInternalFreeSteady); m.Value != 300000-1000 || m.N != 50 {
+		t.Errorf("steady %+v", m)
+	}
+}
+
+func TestAnalyzeRunHonoursContext(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := synth.WriteRun(dir, []synth.Cell{{Cell: rundir.Cell{ID: "c", Variant: "v", N: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := analysis.AnalyzeRun(ctx, dir); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
