@@ -69,11 +69,8 @@ too few repetitions to test it (then the change alone decides).`,
 				return err
 			}
 			c := analysis.Compare(base, pr, th)
-			if c.Base == "" {
-				c.Base = filepath.Base(filepath.Clean(args[0]))
-			}
-			if c.PR == "" {
-				c.PR = filepath.Base(filepath.Clean(args[1]))
+			if c.Base == "" || c.Base == c.PR {
+				c.Base, c.PR = args[0], args[1] // name the runs by what the user typed
 			}
 			var md bytes.Buffer
 			if err := analysis.WriteMarkdown(&md, c); err != nil {
