@@ -492,7 +492,7 @@ func costChart(metric string) func(*analysis.Summary) (Chart, bool) {
 		bar.SetGlobalOptions(commonOpts(id, "axis")...)
 		bar.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "category", Data: cats, AxisLabel: catLabel(cats)}),
 			charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "KiB"}))
-		title, caption := "Internal RAM cost per TLS session", "Minus the slope of steady free internal RAM against N over every sweep cell of the variant; the black line is the 95% confidence interval (t distribution)."
+		title, caption := "Internal RAM cost per TLS session", "Minus the slope of steady free internal RAM against the number of sessions open, over every sweep cell of the variant; the black line is the 95% confidence interval (t distribution)."
 		name := "per-session internal cost (KiB)"
 		if metric == analysis.MetricFixedCost {
 			title = "Fixed internal cost"

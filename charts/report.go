@@ -338,7 +338,7 @@ dl{font-size:.8rem;display:grid;grid-template-columns:max-content 1fr;gap:2px 12
 
 {{if .Costs.Rows}}<section class="card" id="costs">
 <h2 style="margin-top:0">Cost per TLS session (fit across N)</h2>
-<p class="caption">Least-squares fit of every sweep cell's steady free internal RAM against N. Per-session cost is minus the slope; the intercept is the steady free RAM extrapolated to zero sessions; fixed cost is the baseline free RAM minus that intercept: what the session machinery takes once, whatever N.</p>
+<p class="caption">Least-squares fit of every sweep cell's steady free internal RAM against the number of TLS sessions open in its steady phase (N, unless sessions failed). Per-session cost is minus the slope; the intercept is the steady free RAM extrapolated to zero sessions; fixed cost is the baseline free RAM minus that intercept: what the session machinery takes once, whatever N.</p>
 <div class="scroll"><table>
 <thead><tr>{{range $i, $h := .Costs.Head}}<th{{if lt $i $.Costs.Text}} style="text-align:left"{{end}}>{{$h}}</th>{{end}}</tr></thead>
 <tbody>{{range .Costs.Rows}}<tr{{if .Warnings}} class="warn" title="{{range .Warnings}}{{.}}; {{end}}"{{end}}>{{range .Cells}}<td{{if .Class}} class="{{.Class}}"{{end}}{{if .Title}} title="{{.Title}}"{{end}}>{{.Text}}</td>{{end}}</tr>
