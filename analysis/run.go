@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -21,7 +22,7 @@ func AnalyzeRun(ctx context.Context, runDir string) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Summary{Schema: SchemaVersion, Generated: time.Now().UTC(), Confidence: Confidence, Definitions: definitions}
+	s := &Summary{Schema: SchemaVersion, Generated: time.Now().UTC(), Confidence: Confidence, Definitions: maps.Clone(definitions)}
 	if m, err := rundir.ReadManifest(runDir); err == nil {
 		s.RunID = m.RunID
 	} else if !errors.Is(err, os.ErrNotExist) {
