@@ -189,7 +189,7 @@ func (r *Row) finish() {
 	r.Verdict = Same
 	if r.Significant && r.New != r.Old {
 		up := r.New > r.Old
-		if (Metrics[r.Metric].Better == HigherIsBetter) == up {
+		if (metricInfo[r.Metric].Better == HigherIsBetter) == up {
 			r.Verdict = Better
 		} else {
 			r.Verdict = Worse
@@ -305,7 +305,7 @@ func verdicts(rows []Row, alpha float64) []VariantVerdict {
 		}
 		// Rows equal on both sides with p=1 (counts that stayed zero,
 		// a constant high-water mark) test nothing and do not count.
-		if Metrics[r.Metric].Core && !(r.Old == r.New && r.P >= 1) {
+		if metricInfo[r.Metric].Core && !(r.Old == r.New && r.P >= 1) {
 			core[i] = append(core[i], r)
 		}
 	}

@@ -63,7 +63,7 @@ func scenarioLabel(k Key) string {
 // interesting reports whether a row belongs in the short Markdown report:
 // core metrics, leaving out counts that are zero on both sides.
 func interesting(r Row) bool {
-	if !Metrics[r.Metric].Core {
+	if !metricInfo[r.Metric].Core {
 		return false
 	}
 	return !(r.Unit == UnitCount && r.Old == 0 && r.New == 0)
@@ -179,7 +179,7 @@ func WriteJUnit(w io.Writer, c *Comparison) error {
 	if len(c.Gates) == 0 {
 		s := junitSuite{Name: "wsbench.compare.verdict"}
 		for _, r := range c.Rows {
-			if !Metrics[r.Metric].Core {
+			if !metricInfo[r.Metric].Core {
 				continue
 			}
 			s.Cases = append(s.Cases, caseOf(r, "wsbench.compare."+r.Metric, r.Verdict == Worse, "significantly worse: "+r.Delta))

@@ -45,7 +45,7 @@ func ParseGate(s string) (Gate, error) {
 	if !ok || name == "" || lim == "" {
 		return g, fmt.Errorf("fail-on %q: want metric:limit, e.g. internal_free_steady:-1KB, internal_free_steady:-2%%, leak_per_cycle:significant", s)
 	}
-	info, known := Metrics[name]
+	info, known := metricInfo[name]
 	if !known {
 		return g, fmt.Errorf("fail-on %q: unknown metric %q", s, name)
 	}

@@ -18,7 +18,7 @@ func FuzzParseGate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, ok := Metrics[g.Metric]; !ok {
+		if _, ok := metricInfo[g.Metric]; !ok {
 			t.Fatalf("%q: unknown metric %q accepted", s, g.Metric)
 		}
 		if math.IsNaN(g.Limit) || math.IsInf(g.Limit, 0) {

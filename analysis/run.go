@@ -114,7 +114,7 @@ func GroupCells(cells []CellResult) []GroupResult {
 		for _, name := range names {
 			v := vals[g.Key][name]
 			sum := stats.Median(v, Confidence)
-			m := Metric{Name: name, Unit: Metrics[name].Unit, Value: sum.Center, Lo: Float(sum.Lo), Hi: Float(sum.Hi),
+			m := Metric{Name: name, Unit: metricInfo[name].Unit, Value: sum.Center, Lo: Float(sum.Lo), Hi: Float(sum.Hi),
 				Confidence: sum.Confidence, N: len(v), Values: slices.Clone(v)}
 			if !m.HasInterval() {
 				m.Lo, m.Hi, m.Confidence = Float(math.NaN()), Float(math.NaN()), 0

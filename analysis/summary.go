@@ -76,8 +76,15 @@ type MetricInfo struct {
 	Core bool
 }
 
-// Metrics lists every stable metric with its unit and direction.
-var Metrics = map[string]MetricInfo{
+// Info returns the unit and direction of a stable metric.
+func Info(name string) (MetricInfo, bool) {
+	m, ok := metricInfo[name]
+	return m, ok
+}
+
+// metricInfo lists every stable metric with its unit and direction; read
+// it through Info.
+var metricInfo = map[string]MetricInfo{
 	MetricInternalFreeBaseline: {UnitBytes, HigherIsBetter, false},
 	MetricInternalFreeSteady:   {UnitBytes, HigherIsBetter, true},
 	MetricInternalFreeMin:      {UnitBytes, HigherIsBetter, true},
@@ -163,7 +170,7 @@ func (m Metric) HasInterval() bool {
 
 // point is a metric without an interval.
 func point(name string, v float64, n int) Metric {
-	return Metric{Name: name, Unit: Metrics[name].Unit, Value: v, Lo: Float(math.NaN()), Hi: Float(math.NaN()), N: n}
+	return Metric{Name: name, Unit: metricInfo[name].Unit, Value: v, Lo: Float(math.NaN()), Hi: Float(math.NaN()), N: n}
 }
 
 // Key identifies a group of repetitions: everything that defines a cell

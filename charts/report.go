@@ -151,7 +151,8 @@ func metricCell(m analysis.Metric, ok bool) cellView {
 		title += fmt.Sprintf(", repetitions %v", m.Values)
 	}
 	cls := ""
-	if (m.Unit == analysis.UnitCount && m.Value > 0 && analysis.Metrics[m.Name].Core) || (m.Significant != nil && *m.Significant && m.Value > 0) {
+	info, _ := analysis.Info(m.Name)
+	if (m.Unit == analysis.UnitCount && m.Value > 0 && info.Core) || (m.Significant != nil && *m.Significant && m.Value > 0) {
 		cls = "bad"
 	}
 	return cellView{Text: text, Title: title, Class: cls}
