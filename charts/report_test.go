@@ -95,3 +95,27 @@ func TestEChartsJSInstallErrors(t *testing.T) {
 		}
 	})
 }
+
+func TestTimelinesAreDownsampled(t *testing.T) {
+	dir, s := fixtureRun(t, 4000)
+	cs, err := Build(context.Background(), dir, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, c := range cs {
+		if !strings.HasPrefix(c.ID, "timeline-") {
+			continue
+		}
+		for _, x := range c.Option["series"].([]any) {
+			data := x.(map[string]any)["data"].([]any)
+			if len(data) > MaxPoints || len(data) < 10 {
+				t.Errorf("%s: %d points, want 10..%d", c.ID, len(data), MaxPoints)
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no timeline series")
+	}
+}
