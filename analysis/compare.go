@@ -75,18 +75,114 @@ type Comparison struct {
 // Failed reports whether any gate failed.
 func (c *Comparison) Failed() bool { return len(c.Failures) > 0 }
 
-func unbranched(k Key) Key { k.Branch = ""; return k }
+// unbranched drops what tells the two sides of a comparison apart: the
+// branch label and the component's placement behaviour (comparing PR 980's
+// fallback with PR 1117's strict behaviour is a branch comparison).
+func unbranched(k Key) Key { k.Branch, k.Behaviour = "", ""; return k }
+
+// failedCells counts, per unbranched group key, the cells that ended failed
+// and all cells, and keeps the first failure's reason.
+func failedCells(s *Summary) map[Key]*cellCount {
+	m := map[Key]*cellCount{}
+	for _, c := range s.Cells {
+		k := unbranched(c.Key)
+		n := m[k]
+		if n == nil {
+			n = &cellCount{}
+			m[k] = n
+		}
+		n.total++
+		if c.Status == "failed" {
+			n.failed++
+			if n.reason == "" {
+				n.reason = c.Reason
+			}
+		}
+	}
+	return m
+}
+
+// sideName names one side of a comparison: its run id, with the branch and
+// behaviour its cells ran, since those are no longer in the row keys.
+func sideName(s *Summary) string {
+	seen := map[string]bool{}
+	var parts []string
+	for _, c := range s.Cells {
+		for _, v := range []string{c.Key.Branch, c.Key.Behaviour} {
+			if v != "" && !seen[v] {
+				seen[v] = true
+				parts = append(parts, v)
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return s.RunID
+	}
+	return fmt.Sprintf("%s (%s)", s.RunID, strings.Join(parts, ", "))
+}
+
+type cellCount struct {
+	failed, total int
+	reason        string
+}
+
+// failureRows compares how many cells of each group fail. A cell that ran
+// in the base and fails in the PR produces no figures at all, so it is
+// reported as a row of its own (worse, with certainty: a failure is not
+// noise) and, when any gate is set, fails the comparison.
+//
+// The group's other rows are dropped: figures of cells that never got
+// going would read as "better" (nothing was allocated).
+func failureRows(c *Comparison, base, pr *Summary, gated bool) {
+	ob, np := failedCells(base), failedCells(pr)
+	differs := map[Key]bool{}
+	for k, n := range np {
+		if o := ob[k]; o != nil && o.failed != n.failed {
+			differs[k] = true
+		}
+	}
+	kept := c.Rows[:0]
+	for _, r := range c.Rows {
+		if differs[r.Key] {
+			continue
+		}
+		kept = append(kept, r)
+	}
+	c.Rows = kept
+	for k, n := range np {
+		o := ob[k]
+		if o == nil || o.failed == n.failed {
+			continue
+		}
+		r := Row{Key: k, Metric: MetricCellsFailed, Unit: UnitCount, Old: float64(o.failed), New: float64(n.failed),
+			OldN: o.total, NewN: n.total, DeltaPct: Float(math.NaN()), Delta: fmt.Sprintf("%+d", n.failed-o.failed),
+			Alpha: c.Alpha, Significant: true, Test: "count of failed cells"}
+		if n.failed > o.failed {
+			r.Verdict = Worse
+			r.Warnings = append(r.Warnings, "PR: "+n.reason, "the group's other figures are left out: its failed cells have none worth comparing")
+			if gated {
+				c.Failures = append(c.Failures, fmt.Sprintf("cells_failed: %s: %d of %d cells fail in the PR (%d in the base): %s",
+					k, n.failed, n.total, o.failed, n.reason))
+			}
+		} else {
+			r.Verdict = Better
+			r.Warnings = append(r.Warnings, "base: "+o.reason)
+		}
+		c.Rows = append(c.Rows, r)
+	}
+}
 
 // Compare compares every metric of every cell group and every per-session
 // cost fit present in both summaries. Groups match on board, variant,
-// behaviour, scenario, label and N (not branch). Group metrics are compared
+// scenario, label and N (not branch, not behaviour: those are what differs).
+// Cells that fail in one run and not in the other are rows of their own. Group metrics are compared
 // with benchmath's Mann-Whitney U test on the per-repetition values; slopes
 // with a t test on the difference of the two slopes.
 func Compare(base, pr *Summary, th Thresholds) *Comparison {
 	if th.Alpha == 0 {
 		th.Alpha = DefaultThresholds().Alpha
 	}
-	c := &Comparison{Base: base.RunID, PR: pr.RunID, Alpha: th.Alpha}
+	c := &Comparison{Base: sideName(base), PR: sideName(pr), Alpha: th.Alpha}
 	for _, g := range th.Gates {
 		c.Gates = append(c.Gates, g.Raw)
 	}
@@ -127,13 +223,13 @@ func Compare(base, pr *Summary, th Thresholds) *Comparison {
 	oldCost := map[VariantKey]*CostResult{}
 	for i := range base.Costs {
 		vk := base.Costs[i].Variant
-		vk.Branch = ""
+		vk.Branch, vk.Behaviour = "", ""
 		oldCost[vk] = &base.Costs[i]
 	}
 	for i := range pr.Costs {
 		nc := &pr.Costs[i]
 		vk := nc.Variant
-		vk.Branch = ""
+		vk.Branch, vk.Behaviour = "", ""
 		oc, ok := oldCost[vk]
 		if !ok {
 			continue
@@ -145,6 +241,7 @@ func Compare(base, pr *Summary, th Thresholds) *Comparison {
 			c.Rows = append(c.Rows, slopeRow(k, om, nm, oc, nc, th.Alpha))
 		}
 	}
+	failureRows(c, base, pr, len(th.Gates) > 0)
 	sort.SliceStable(c.Rows, func(i, j int) bool {
 		if c.Rows[i].Metric != c.Rows[j].Metric {
 			return c.Rows[i].Metric < c.Rows[j].Metric

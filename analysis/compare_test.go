@@ -3,6 +3,7 @@ package analysis_test
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -193,7 +194,7 @@ func TestCompare(t *testing.T) {
 		if err := analysis.WriteMarkdown(&md, c); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"gate failure", "| esp32s3 | a (fallback) | **worse** |", "#### internal_free_steady (B)", "❌"} {
+		for _, want := range []string{"gate failure", "| esp32s3 | a | **worse** |", "#### internal_free_steady (B)", "❌"} {
 			if !strings.Contains(md.String(), want) {
 				t.Errorf("markdown lacks %q:\n%s", want, md.String())
 			}
@@ -231,5 +232,63 @@ func TestMarkdownEscapesNames(t *testing.T) {
 	}
 	if strings.Contains(b.String(), "<script>") || strings.Contains(b.String(), "<b>") || strings.Contains(b.String(), "x|y") {
 		t.Errorf("unescaped:\n%s", b.String())
+	}
+}
+
+func TestCompareAcrossBehavioursReportsNewlyFailingCells(t *testing.T) {
+	mk := func(behaviour string, failB bool) *analysis.Summary {
+		s := &analysis.Summary{}
+		for _, v := range []string{"a", "b"} {
+			k := analysis.Key{Board: "s3", Variant: v, Behaviour: behaviour, Scenario: "sweep", N: 1}
+			g := analysis.GroupResult{Key: k}
+			for rep := 1; rep <= 3; rep++ {
+				c := analysis.CellResult{ID: fmt.Sprintf("%s-%d", v, rep), Key: k, Rep: rep, Status: "ok"}
+				if v == "b" && failB {
+					c.Status, c.Reason = "failed", "esp_websocket_client_init returned NULL"
+				}
+				s.Cells = append(s.Cells, c)
+			}
+			g.Metrics = []analysis.Metric{{Name: analysis.MetricInternalFreeSteady, Unit: "B", Value: 150000,
+				Values: []float64{150000, 150000, 150000}, N: 3, Lo: analysis.Float(math.NaN()), Hi: analysis.Float(math.NaN())}}
+			s.Groups = append(s.Groups, g)
+		}
+		return s
+	}
+	base, pr := mk("fallback", false), mk("strict", true)
+	gate, err := analysis.ParseGate("internal_free_steady:-1KB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := analysis.Compare(base, pr, analysis.Thresholds{Gates: []analysis.Gate{gate}})
+	if len(c.Warnings) != 0 {
+		t.Errorf("groups did not match across behaviours: %v", c.Warnings)
+	}
+	var failedRow *analysis.Row
+	for i, r := range c.Rows {
+		if r.Key.Variant == "b" && r.Metric != analysis.MetricCellsFailed {
+			t.Errorf("variant b keeps row %s although its PR cells failed", r.Metric)
+		}
+		if r.Metric == analysis.MetricCellsFailed {
+			failedRow = &c.Rows[i]
+		}
+	}
+	if failedRow == nil || failedRow.Key.Variant != "b" || failedRow.Old != 0 || failedRow.New != 3 || failedRow.Verdict != analysis.Worse {
+		t.Fatalf("cells_failed row: %+v", failedRow)
+	}
+	if !c.Failed() || !strings.Contains(strings.Join(c.Failures, "\n"), "3 of 3 cells fail in the PR") {
+		t.Fatalf("failures: %v", c.Failures)
+	}
+	for _, v := range c.Verdicts {
+		want := analysis.Same
+		if v.Variant.Variant == "b" {
+			want = analysis.Worse
+		}
+		if v.Verdict != want {
+			t.Errorf("variant %s: verdict %s, want %s", v.Variant.Variant, v.Verdict, want)
+		}
+	}
+	// Without gates the failure is reported but does not fail the comparison.
+	if c := analysis.Compare(base, pr, analysis.Thresholds{}); c.Failed() {
+		t.Errorf("no gate given, yet failed: %v", c.Failures)
 	}
 }

@@ -47,6 +47,7 @@ const (
 	MetricPerSessionPSRAM      = "per_session_psram_cost"    // B/session, slope of PSRAM used against N
 	MetricSteadyFreeAtZero     = "steady_free_at_zero"       // B, intercept of the fit: steady free internal extrapolated to N=0
 	MetricFixedCost            = "fixed_internal_cost"       // B, baseline free - intercept
+	MetricCellsFailed          = "cells_failed"              // count of a group's cells that ended failed (compare only)
 )
 
 // Units.
@@ -113,6 +114,7 @@ var metricInfo = map[string]MetricInfo{
 	MetricPerSessionPSRAM:      {UnitBytesSession, LowerIsBetter, false},
 	MetricSteadyFreeAtZero:     {UnitBytes, HigherIsBetter, false},
 	MetricFixedCost:            {UnitBytes, LowerIsBetter, false},
+	MetricCellsFailed:          {UnitCount, LowerIsBetter, true},
 }
 
 // Float is a float64 that is written to JSON as null when it is NaN or

@@ -84,7 +84,7 @@ func TestReportCompareExport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(out, "| esp32s3-n8r8 | a (fallback) | **worse** |") {
+		if !strings.Contains(out, "| esp32s3-n8r8 | a | **worse** |") {
 			t.Errorf("markdown:\n%s", out)
 		}
 	})

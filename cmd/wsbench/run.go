@@ -19,6 +19,7 @@ import (
 	"github.com/wsbench/wsbench/matrix"
 	"github.com/wsbench/wsbench/peer"
 	"github.com/wsbench/wsbench/rundir"
+	"github.com/wsbench/wsbench/wire"
 	"golang.org/x/term"
 )
 
@@ -33,6 +34,8 @@ func newRunCmd() *cobra.Command {
 		runID      string
 		hw         matrix.HardwareOptions
 		wifiSSID   string
+		behaviour  string
+		branch     string
 	)
 	cmd := &cobra.Command{
 		Use:   "run [MATRIX.yaml]",
@@ -64,6 +67,9 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 				f, err = matrix.Default()
 			}
 			if err != nil {
+				return err
+			}
+			if err := overrideComponent(f, behaviour, branch); err != nil {
 				return err
 			}
 			var shardIdx [2]int
@@ -200,10 +206,28 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 	cmd.Flags().BoolVar(&noReport, "no-report", false, "skip analysis and report")
 	cmd.Flags().BoolVar(&plain, "plain", false, "plain progress lines even on a terminal")
 	cmd.Flags().BoolVar(&printOnly, "print-default", false, "print the built-in default matrix and exit")
+	cmd.Flags().StringVar(&behaviour, "behaviour", "", "override the matrix's component behaviour: fallback (PR 980) or strict (PR 1117)")
+	cmd.Flags().StringVar(&branch, "branch", "", "override the matrix's component branch label (shown in reports and compare)")
 	cmd.Flags().StringVar(&wifiSSID, "wifi-ssid", os.Getenv("WSBENCH_WIFI_SSID"), "Wi-Fi network real boards join (the password comes from $WSBENCH_WIFI_PASS, never from a flag)")
 	cmd.Flags().StringVar(&hw.Project, "project", "firmware", "ESP-IDF project of the firmware (hardware boards)")
 	cmd.Flags().StringVar(&hw.ComponentPath, "component-path", "", "local checkout of esp_websocket_client to build against (hardware boards), e.g. a PR branch")
 	return cmd
+}
+
+// overrideComponent applies --behaviour and --branch to the matrix, so one
+// matrix file serves both sides of a branch comparison.
+func overrideComponent(f *matrix.File, behaviour, branch string) error {
+	switch behaviour {
+	case "":
+	case wire.BehaviourFallback, wire.BehaviourStrict:
+		f.Component.Behaviour = behaviour
+	default:
+		return fmt.Errorf("--behaviour %q: want %s or %s", behaviour, wire.BehaviourFallback, wire.BehaviourStrict)
+	}
+	if branch != "" {
+		f.Component.Branch = branch
+	}
+	return nil
 }
 
 // cellPeer returns the peer counters of one cell's sessions, or nil when
