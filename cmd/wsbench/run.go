@@ -262,8 +262,29 @@ func printCellCounts(w io.Writer, res *matrix.Result) {
 // internal RAM cost per TLS session and steady free internal RAM at a few N,
 // and whatever broke.
 func printSummaryTable(w io.Writer, s *analysis.Summary) {
+	// The steady free columns are the sweep's N values (all of them: the
+	// point of a sweep is where internal RAM runs out).
+	nset := map[int]bool{}
+	for _, g := range s.Groups {
+		if g.Key.Scenario == "sweep" {
+			nset[g.Key.N] = true
+		}
+	}
+	var ns []int
+	for n := range nset {
+		ns = append(ns, n)
+	}
+	sort.Ints(ns)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\nboard\tvariant\tper-session internal\tfixed\tsteady free n=0\tn=1\tn=4\tn=8\tmin free\tws stack hwm\tleak/cycle\tresets\twatchdogs\t")
+	head := "\nboard\tvariant\tper-session internal\tfixed"
+	for i, n := range ns {
+		if i == 0 {
+			head += fmt.Sprintf("\tsteady free n=%d", n)
+		} else {
+			head += fmt.Sprintf("\tn=%d", n)
+		}
+	}
+	fmt.Fprintln(tw, head+"\tmost sessions\tmin free\tws stack hwm\tleak/cycle\tresets\twatchdogs\t")
 	groups := map[string]map[int]*analysis.GroupResult{}
 	worst := map[string]map[string]float64{}
 	for i := range s.Groups {
@@ -283,7 +304,7 @@ func printSummaryTable(w io.Writer, s *analysis.Summary) {
 				worst[vk][name] = m.Value
 			}
 		}
-		for _, name := range []string{analysis.MetricResets, analysis.MetricWatchdogs} {
+		for _, name := range []string{analysis.MetricResets, analysis.MetricWatchdogs, analysis.MetricSessionsOpen} {
 			if m, ok := g.Metric(name); ok {
 				worst[vk][name] = max(worst[vk][name], m.Value)
 			}
@@ -306,7 +327,7 @@ func printSummaryTable(w io.Writer, s *analysis.Summary) {
 			costStr = fmt.Sprintf("%.1f ± %.1f KB", cost.Value/1024, (float64(cost.Hi)-float64(cost.Lo))/2/1024)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t", c.Variant.Board, c.Variant.Variant, costStr, kb(fixed.Value))
-		for _, n := range []int{0, 1, 4, 8} {
+		for _, n := range ns {
 			if g := groups[vk][n]; g != nil {
 				m, _ := g.Metric(analysis.MetricInternalFreeSteady)
 				fmt.Fprintf(tw, "%s\t", kb(m.Value))
@@ -328,7 +349,7 @@ func printSummaryTable(w io.Writer, s *analysis.Summary) {
 		if wv[analysis.MetricWSStackHWM] >= 0 {
 			hwm = fmt.Sprintf("%.0f B", wv[analysis.MetricWSStackHWM])
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.0f\t\n", kb(wv[analysis.MetricInternalFreeMin]), hwm, leak,
+		fmt.Fprintf(tw, "%.0f\t%s\t%s\t%s\t%.0f\t%.0f\t\n", wv[analysis.MetricSessionsOpen], kb(wv[analysis.MetricInternalFreeMin]), hwm, leak,
 			wv[analysis.MetricResets], wv[analysis.MetricWatchdogs])
 	}
 	tw.Flush()
