@@ -44,7 +44,7 @@ func WriteComparison(ctx context.Context, path, baseDir, prDir string, base, pr 
 	if err := renderComparison(&buf, c, cs, js); err != nil {
 		return fmt.Errorf("comparison page: %w", err)
 	}
-	return writeFileAtomic(path, buf.Bytes())
+	return rundir.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 func vkNoBranch(k analysis.VariantKey) analysis.VariantKey { k.Branch = ""; return k }

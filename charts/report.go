@@ -51,26 +51,7 @@ func WriteReportContext(ctx context.Context, runDir string, s *analysis.Summary,
 	if err := Render(&buf, s, cs, js); err != nil {
 		return fmt.Errorf("report %s: %w", runDir, err)
 	}
-	return writeFileAtomic(filepath.Join(runDir, rundir.ReportFile), buf.Bytes())
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return rundir.WriteFile(filepath.Join(runDir, rundir.ReportFile), buf.Bytes(), 0o644)
 }
 
 type cellView struct {

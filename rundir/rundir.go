@@ -108,30 +108,37 @@ type Cell struct {
 // CellDir is the directory of cell id in run directory run.
 func CellDir(run, id string) string { return filepath.Join(run, CellsDir, id) }
 
-// WriteJSON writes v as indented JSON to path atomically (temporary file,
-// fsync, rename), so a killed process leaves either the old or the new file.
+// WriteJSON writes v as indented JSON to path with WriteFile (mode 0644).
 func WriteJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
+	return WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// WriteFile writes data to path atomically: a temporary file in the same
+// directory, created with perm (so a key is never readable by others, even
+// for a moment), synced, then renamed over path. A killed process leaves
+// either the old file or the new one, never half of it.
+func WriteFile(path string, data []byte, perm os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name())
-	// CreateTemp makes the file 0600; results are meant to be shared.
-	if err := tmp.Chmod(0o644); err != nil {
+	fail := func(err error) error {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	if err := tmp.Chmod(perm); err != nil {
+		return fail(err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fail(err)
 	}
 	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+		return fail(err)
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
