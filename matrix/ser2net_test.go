@@ -1,22 +1,17 @@
 package matrix
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
 	"github.com/wsbench/wsbench/collector"
+	"github.com/wsbench/wsbench/internal/ser2nettest"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/sim"
 	"github.com/wsbench/wsbench/wire"
@@ -25,102 +20,6 @@ import (
 
 // A board on a lab host: a virtual board on a pseudo-terminal, exported by a
 // real ser2net over RFC 2217 on loopback, captured through an rfc2217:// port.
-
-func ser2netPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"ser2net", "/usr/sbin/ser2net"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("ser2net not installed (CI=true): .ci/run installs the Debian package ser2net")
-	}
-	t.Skip("ser2net not installed: apt-get install ser2net to run this test")
-	return ""
-}
-
-type ser2net struct {
-	bin, cfg string
-	port     int
-	mu       sync.Mutex
-	cmd      *exec.Cmd
-	out      bytes.Buffer
-}
-
-func startSer2net(t *testing.T, dev string) *ser2net {
-	t.Helper()
-	s := &ser2net{bin: ser2netPath(t), cfg: filepath.Join(t.TempDir(), "ser2net.yaml")}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.port = l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cfg := fmt.Sprintf("%%YAML 1.1\n---\nconnection: &board\n  accepter: telnet(rfc2217),tcp,127.0.0.1,%d\n  enable: on\n  options:\n    kickolduser: true\n  connector: serialdev,%s,115200n81,local\n", s.port, dev)
-	if err := os.WriteFile(s.cfg, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.kill)
-	return s
-}
-
-func (s *ser2net) start() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cmd = exec.Command(s.bin, "-d", "-u", "-c", s.cfg) // foreground, no UUCP locks
-	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
-	if err := s.cmd.Start(); err != nil {
-		return err
-	}
-	go s.cmd.Wait()
-	for range 250 { // up to 5 s for the listening socket, without connecting to it
-		if tcpListening(s.port) {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("ser2net not listening on %d: %s", s.port, s.out.String())
-}
-
-// kill ends ser2net abruptly (SIGKILL), as a crashed lab host would.
-func (s *ser2net) kill() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Kill()
-		for range 250 {
-			if _, err := os.Stat(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid)); err != nil {
-				break
-			}
-			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid)); bytes.Contains(b, []byte("zombie")) {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	s.cmd = nil
-}
-
-func tcpListening(port int) bool {
-	f, err := os.Open("/proc/net/tcp")
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	want := fmt.Sprintf(":%04X", port)
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fl := strings.Fields(sc.Text())
-		if len(fl) > 3 && strings.HasSuffix(fl[1], want) && fl[3] == "0A" {
-			return true
-		}
-	}
-	return false
-}
 
 // remoteDevice is a virtual board reached through ser2net. On the cell
 // named in killCell it kills ser2net mid-cell and restarts it.
@@ -132,7 +31,7 @@ type remoteDevice struct {
 
 	sb            *sim.Board
 	master, slave *os.File
-	s2n           *ser2net
+	s2n           *ser2nettest.Server
 	cell          rundir.Cell
 	cancel        context.CancelFunc
 	done          chan error
@@ -154,9 +53,9 @@ func (d *remoteDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, erro
 		return nil, err
 	}
 	d.sb, d.master, d.slave, d.cell = sb, m, s, c
-	d.s2n = startSer2net(d.t, s.Name())
+	d.s2n = ser2nettest.Start(d.t, s.Name())
 	// ser2net cannot drive DTR/RTS on a pty and never acknowledges them.
-	return PortOpener(fmt.Sprintf("rfc2217://127.0.0.1:%d?ign_set_control", d.s2n.port), 115200), nil
+	return PortOpener(d.s2n.URL("ign_set_control"), 115200), nil
 }
 
 func (d *remoteDevice) Boot(ctx context.Context, _ func(wire.Command) error) error {
@@ -166,10 +65,10 @@ func (d *remoteDevice) Boot(ctx context.Context, _ func(wire.Command) error) err
 	if d.cell.ID == d.killCell {
 		go func() {
 			time.Sleep(1200 * time.Millisecond) // mid steady window (baseline 500 ms + ramp)
-			d.s2n.kill()
+			d.s2n.Kill()
 			d.killed.Store(true)
 			time.Sleep(500 * time.Millisecond)
-			if err := d.s2n.start(); err != nil {
+			if err := d.s2n.Restart(); err != nil {
 				d.t.Errorf("restart ser2net: %v", err)
 			}
 		}()
@@ -182,12 +81,12 @@ func (d *remoteDevice) Release() error {
 	d.master.Close()
 	<-d.done
 	d.slave.Close()
-	d.s2n.kill()
+	d.s2n.Kill()
 	return nil
 }
 
 func TestMatrixThroughSer2netSurvivesItsDeath(t *testing.T) {
-	ser2netPath(t)
+	ser2nettest.Binary(t)
 	const m = `
 boards:
   - name: lab

@@ -2,6 +2,7 @@ package rfc2217
 
 import (
 	"context"
+	"github.com/wsbench/wsbench/internal/ser2nettest"
 	"io"
 	"testing"
 	"time"
@@ -13,10 +14,10 @@ import (
 // values, so 1/256 of them are IAC and doubled on the wire.
 func BenchmarkSer2net(b *testing.B) {
 	pp := openPty(b)
-	srv := newSer2net(b, pp.slave.Name())
-	p, err := Dial(context.Background(), srv.url(""), Options{Baud: 115200})
+	srv := ser2nettest.Start(b, pp.slave.Name())
+	p, err := Dial(context.Background(), srv.URL(""), Options{Baud: 115200})
 	if err != nil {
-		b.Fatalf("dial: %v\n%s", err, srv.log())
+		b.Fatalf("dial: %v\n%s", err, srv.Log())
 	}
 	defer p.Close()
 	chunk := allBytes(64 << 10)

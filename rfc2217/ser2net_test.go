@@ -1,41 +1,20 @@
 package rfc2217
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/wsbench/wsbench/internal/ser2nettest"
 	"golang.org/x/sys/unix"
 )
-
-// ser2netBinary finds ser2net or skips the test; under CI=true a missing
-// ser2net is a failure, because .ci/run installs it.
-func ser2netBinary(t testing.TB) string {
-	t.Helper()
-	for _, p := range []string{"ser2net", "/usr/sbin/ser2net"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("ser2net not installed (CI=true): install the Debian package ser2net")
-	}
-	t.Skip("ser2net not installed: apt-get install ser2net to run the RFC 2217 end-to-end tests")
-	return ""
-}
 
 // ptyPair opens a pseudo-terminal. ser2net opens the slave by path; the test
 // keeps its own slave descriptor open so that reads on the master never see
@@ -88,160 +67,6 @@ func (pp *ptyPair) slaveBaud(t testing.TB) uint32 {
 	return tio.Ospeed
 }
 
-// ser2netServer runs one ser2net process exporting a pty over RFC 2217 on a
-// loopback port.
-type ser2netServer struct {
-	t    testing.TB
-	bin  string
-	dev  string
-	port int
-	cfg  string
-
-	mu  sync.Mutex
-	cmd *exec.Cmd
-	out *bytes.Buffer
-}
-
-func newSer2net(t testing.TB, dev string) *ser2netServer {
-	t.Helper()
-	s := &ser2netServer{t: t, bin: ser2netBinary(t), dev: dev}
-	s.cfg = filepath.Join(t.TempDir(), "ser2net.yaml")
-	t.Cleanup(s.stop)
-	// A free port can be taken by someone else between our probe and
-	// ser2net's bind: try a few.
-	var lastErr error
-	for range 5 {
-		s.port = freePort(t)
-		if lastErr = s.start(); lastErr == nil {
-			return s
-		}
-		s.stop()
-	}
-	t.Fatalf("ser2net did not start: %v", lastErr)
-	return nil
-}
-
-func (s *ser2netServer) url(options string) string {
-	u := fmt.Sprintf("rfc2217://127.0.0.1:%d", s.port)
-	if options != "" {
-		u += "?" + options
-	}
-	return u
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("probe free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// ser2netConfig is the ser2net 4.x YAML for one RFC 2217 connection: telnet
-// with RFC 2217 over TCP on loopback, to a serial device with 8N1, local
-// (modem control lines ignored, which a pty does not have anyway).
-func ser2netConfig(port int, dev string) string {
-	return fmt.Sprintf(`%%YAML 1.1
----
-connection: &wsbench
-  accepter: telnet(rfc2217),tcp,127.0.0.1,%d
-  enable: on
-  options:
-    kickolduser: true
-  connector: serialdev,%s,115200n81,local
-`, port, dev)
-}
-
-func (s *ser2netServer) start() error {
-	if err := os.WriteFile(s.cfg, []byte(ser2netConfig(s.port, s.dev)), 0o644); err != nil {
-		return err
-	}
-	out := &bytes.Buffer{}
-	// -d: foreground, log to stdout; -u: no UUCP lock files.
-	cmd := exec.Command(s.bin, "-d", "-u", "-c", s.cfg)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", s.bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	s.mu.Lock()
-	s.cmd, s.out = cmd, out
-	s.mu.Unlock()
-	// Wait for the listening socket (bounded: 5 s) without connecting,
-	// since a probe connection would open the serial device.
-	for range 250 {
-		select {
-		case err := <-exited:
-			s.mu.Lock()
-			s.cmd = nil
-			s.mu.Unlock()
-			return fmt.Errorf("ser2net exited (%v): %s", err, out.String())
-		default:
-		}
-		if listening(s.port) {
-			go func() { // keep reaping in the background
-				<-exited
-			}()
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("ser2net not listening on port %d after 5s: %s", s.port, out.String())
-}
-
-// listening reports whether a TCP socket listens on 127.0.0.1:port, from
-// /proc/net/tcp (state 0A is LISTEN).
-func listening(port int) bool {
-	f, err := os.Open("/proc/net/tcp")
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	want := fmt.Sprintf(":%04X", port)
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) > 3 && strings.HasSuffix(fields[1], want) && fields[3] == "0A" {
-			return true
-		}
-	}
-	return false
-}
-
-// stop kills ser2net (SIGKILL: the abrupt loss the client must survive).
-func (s *ser2netServer) stop() {
-	s.mu.Lock()
-	cmd := s.cmd
-	s.cmd = nil
-	s.mu.Unlock()
-	if cmd == nil || cmd.Process == nil {
-		return
-	}
-	cmd.Process.Kill()
-	// Wait until the process is really gone so a restart can bind the port.
-	for range 250 {
-		if err := cmd.Process.Signal(unix.Signal(0)); err != nil {
-			return
-		}
-		if _, err := os.Stat("/proc/" + strconv.Itoa(cmd.Process.Pid)); err != nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (s *ser2netServer) log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.out == nil {
-		return ""
-	}
-	return s.out.String()
-}
-
 // readFull reads n bytes from r within d (bounded), for *os.File ptys.
 func readFullTimeout(t testing.TB, f *os.File, n int, d time.Duration) []byte {
 	t.Helper()
@@ -278,18 +103,18 @@ func allBytes(n int) []byte {
 }
 
 func TestSer2net(t *testing.T) {
-	ser2netBinary(t)
+	ser2nettest.Binary(t)
 	if out, err := exec.Command("ser2net", "-v").CombinedOutput(); err == nil {
 		t.Logf("%s", bytes.TrimSpace(out))
 	}
 	pp := openPty(t)
-	srv := newSer2net(t, pp.slave.Name())
+	srv := ser2nettest.Start(t, pp.slave.Name())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	p, err := Dial(ctx, srv.url(""), Options{Baud: 115200, DataBits: 8, Parity: ParityNone, StopBits: StopBits1, AckTimeout: 2 * time.Second})
+	p, err := Dial(ctx, srv.URL(""), Options{Baud: 115200, DataBits: 8, Parity: ParityNone, StopBits: StopBits1, AckTimeout: 2 * time.Second})
 	if err != nil {
-		t.Fatalf("dial: %v\nser2net log:\n%s", err, srv.log())
+		t.Fatalf("dial: %v\nser2net log:\n%s", err, srv.Log())
 	}
 	defer p.Close()
 
@@ -352,7 +177,7 @@ func TestSer2net(t *testing.T) {
 		// ser2net 4.3 sends no SET-CONTROL answer when the device's
 		// TIOCMSET fails, as it does on a pty: the wait must end with
 		// ErrNoAck, and the connection must keep working.
-		q, err := Dial(ctx, srv.url("timeout=0.3"), Options{})
+		q, err := Dial(ctx, srv.URL("timeout=0.3"), Options{})
 		if err != nil {
 			t.Fatalf("dial (kickolduser takes the port over): %v", err)
 		}
@@ -369,7 +194,7 @@ func TestSer2net(t *testing.T) {
 		}
 	})
 	t.Run("esp32_reset_sequences_with_ign_set_control", func(t *testing.T) {
-		q, err := Dial(ctx, srv.url("ign_set_control"), Options{Baud: 115200, ReleaseLines: true})
+		q, err := Dial(ctx, srv.URL("ign_set_control"), Options{Baud: 115200, ReleaseLines: true})
 		if err != nil {
 			t.Fatalf("dial: %v", err)
 		}
@@ -395,13 +220,13 @@ func TestSer2net(t *testing.T) {
 // connection-lost error, restarts ser2net and reconnects through an Opener.
 func TestSer2netKilledMidStream(t *testing.T) {
 	pp := openPty(t)
-	srv := newSer2net(t, pp.slave.Name())
+	srv := ser2nettest.Start(t, pp.slave.Name())
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	open := Opener(srv.url(""), Options{Baud: 115200, AckTimeout: 2 * time.Second})
+	open := Opener(srv.URL(""), Options{Baud: 115200, AckTimeout: 2 * time.Second})
 	rwc, err := open(ctx)
 	if err != nil {
-		t.Fatalf("open: %v\n%s", err, srv.log())
+		t.Fatalf("open: %v\n%s", err, srv.Log())
 	}
 	p := rwc.(*Port)
 	defer p.Close()
@@ -441,7 +266,7 @@ func TestSer2netKilledMidStream(t *testing.T) {
 		n, err := p.Read(buf)
 		got = append(got, buf[:n]...)
 		if !killed && len(got) >= 16<<10 {
-			srv.stop() // SIGKILL mid-stream
+			srv.Kill() // SIGKILL mid-stream
 			killed = true
 		}
 		if err != nil {
@@ -470,8 +295,8 @@ func TestSer2netKilledMidStream(t *testing.T) {
 	if _, err := open(ctx); err == nil {
 		t.Fatal("open succeeded while ser2net was down")
 	}
-	if err := srv.start(); err != nil {
-		t.Fatalf("restart ser2net on port %d: %v", srv.port, err)
+	if err := srv.Restart(); err != nil {
+		t.Fatalf("restart ser2net on port %d: %v", srv.Port(), err)
 	}
 	var q io.ReadWriteCloser
 	for attempt := range 20 { // bounded backoff, as the collector would do
@@ -482,7 +307,7 @@ func TestSer2netKilledMidStream(t *testing.T) {
 		time.Sleep(time.Duration(50*(attempt+1)) * time.Millisecond)
 	}
 	if err != nil {
-		t.Fatalf("reconnect after restart: %v\n%s", err, srv.log())
+		t.Fatalf("reconnect after restart: %v\n%s", err, srv.Log())
 	}
 	defer q.Close()
 	// Stream bytes left in the pty may arrive first; look for the marker.
