@@ -104,6 +104,10 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 	}
 	var lastLine string
 	resets := 0
+	awaitReset := false
+	if r, ok := dev.(CommandResetter); ok && r.ResetsByCommand() {
+		awaitReset = true
+	}
 	helloTimer := time.NewTimer(opt.HelloTimeout)
 	defer helloTimer.Stop()
 	var hello *wire.Hello
@@ -113,6 +117,9 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 			return rundir.StatusInterrupted, "interrupted while waiting for Hello"
 		case <-helloTimer.C:
 			msg := fmt.Sprintf("no Hello from %s within %s", dev.Name(), opt.HelloTimeout)
+			if awaitReset {
+				msg = fmt.Sprintf("%s did not answer the reset command within %s (is the wsbench firmware running?)", dev.Name(), opt.HelloTimeout)
+			}
 			if lastLine != "" {
 				msg += fmt.Sprintf("; last console line: %q", lastLine)
 			} else {
@@ -128,8 +135,17 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 				if resets >= maxBootResets {
 					return rundir.StatusFailed, fmt.Sprintf("board reset loop: %d resets before Hello (last: %s %s)", resets, b.ROMName, b.Class)
 				}
+			case *wire.Reply:
+				if b.Cmd == wire.CmdReset {
+					if !b.OK {
+						return rundir.StatusFailed, fmt.Sprintf("board refused the reset command: %s", b.Err)
+					}
+					awaitReset = false
+				}
 			case *wire.Hello:
-				hello = b
+				if !awaitReset {
+					hello = b
+				}
 			}
 		}
 	}

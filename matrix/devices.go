@@ -170,6 +170,9 @@ func (d *hardwareDevice) Boot(ctx context.Context, send func(wire.Command) error
 
 func (d *hardwareDevice) Release() error { return nil }
 
+// ResetsByCommand implements CommandResetter.
+func (d *hardwareDevice) ResetsByCommand() bool { return true }
+
 // CollectorCapture starts a collector capture for the runner.
 func CollectorCapture(ctx context.Context, open Opener, dir string, onRecord func(record.Record)) (Capture, error) {
 	return collector.Start(ctx, collector.Opener(open), collector.Options{

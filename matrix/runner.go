@@ -51,6 +51,14 @@ type Device interface {
 	Release() error
 }
 
+// CommandResetter is implemented by a Device whose Boot resets the board
+// with the "reset" line command. The runner then ignores any Hello that
+// arrives before the board's Reply to "reset": such a Hello was sent before
+// the reset (a boot nobody was listening to) and describes a stale boot.
+type CommandResetter interface {
+	ResetsByCommand() bool
+}
+
 // NewDevice makes the device for slot (0-based) of board b.
 type NewDevice func(b Board, slot int) (Device, error)
 

@@ -1,0 +1,130 @@
+package matrix
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wsbench/wsbench/rundir"
+	"github.com/wsbench/wsbench/sim"
+)
+
+// fakeIDFPy stands in for ESP-IDF's idf.py: it logs its arguments and
+// writes the files a build leaves behind.
+const fakeIDFPy = `#!/bin/sh
+echo "$*" >> "$FAKE_IDF_LOG"
+builddir=; sdkconfig=; outfile=; target=; actions=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -B) shift; builddir="$1" ;;
+    -D) shift; case "$1" in SDKCONFIG=*) sdkconfig="${1#SDKCONFIG=}" ;; esac ;;
+    -C|-p|-b|--format) shift ;;
+    --output-file) shift; outfile="$1" ;;
+    set-target) shift; target="$1"; actions="$actions set-target" ;;
+    *) actions="$actions $1" ;;
+  esac
+  shift
+done
+for a in $actions; do
+  case "$a" in
+    set-target) mkdir -p "$builddir"; printf 'CONFIG_IDF_TARGET="%s"\n' "$target" > "$sdkconfig" ;;
+    build) : > "$builddir/wsbench_fw.bin"; echo '{"write_flash_args": []}' > "$builddir/flasher_args.json" ;;
+    size) echo '{"version": "1.0", "layout": [{"name": "DIRAM", "total": 341760, "used": 95104, "free": 246656, "parts": {}}]}' > "$outfile" ;;
+  esac
+done
+`
+
+// A real board is a serial port running the wsbench firmware. Here the
+// "firmware" is a virtual board on a pseudo-terminal and idf.py is a fake:
+// the runner builds and flashes the variant once, resets the board with the
+// reset command, ignores the Hello of the boot before the reset, and runs.
+func TestHardwareBoardIsBuiltFlashedAndReset(t *testing.T) {
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "idf.py"), []byte(fakeIDFPy), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(bin, "calls.log")
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("FAKE_IDF_LOG", log)
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	proj := filepath.Join(t.TempDir(), "firmware")
+	for _, f := range []string{"CMakeLists.txt", "sdkconfig.defaults", "sdkconfig.defaults.esp32s3", "variants/int.defaults"} {
+		p := filepath.Join(proj, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("# "+f+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	srv, trust, urls := startPeer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	v := Variant{Name: "int"}
+	board, err := sim.New(sim.Config{Profile: "esp32s3-n8r8", Variant: "int", Options: v.Options(), RootCAs: srv.CAPool()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, done, err := sim.ServePTY(ctx, board)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); <-done }()
+
+	f, err := Parse("hw.yaml", []byte(`
+boards:
+  - name: bench
+    port: `+path+`
+    target: esp32s3
+variants:
+  - name: int
+scenarios:
+  - scenario: sweep
+    n: [1]
+    baseline: 500ms
+    window: 1s
+repetitions: 2
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	res, err := Run(context.Background(), f, Options{RunDir: dir, Peer: urls, StartCapture: CollectorCapture,
+		Manifest:  rundir.Manifest{RunID: "hw"},
+		NewDevice: Devices(trust, HardwareOptions{Project: proj})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Cells {
+		if c.Status != rundir.StatusOK || !c.HelloMatch || c.Reason != "" {
+			t.Fatalf("cell %s: %s %q", c.ID, c.Status, c.Reason)
+		}
+	}
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var builds, flashes int
+	for _, call := range calls {
+		switch {
+		case strings.HasSuffix(call, " build"):
+			builds++
+			if !strings.Contains(call, "WSBENCH_PEER_CA="+trust.CAFile) {
+				t.Errorf("build does not embed the peer's CA: %s", call)
+			}
+		case strings.HasSuffix(call, " flash"):
+			flashes++
+			if !strings.Contains(call, "-p "+path) {
+				t.Errorf("flash does not name the board's port: %s", call)
+			}
+		}
+	}
+	if builds != 1 || flashes != 1 {
+		t.Fatalf("%d builds and %d flashes for one variant on one board, want 1 and 1:\n%s", builds, flashes, b)
+	}
+}
