@@ -49,6 +49,12 @@ func AnalyzeRun(ctx context.Context, runDir string) (*Summary, error) {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%d of %d groups have fewer than 6 repetitions: their medians have no 95%% interval (benchmath needs >= 6) and Compare cannot find them significantly different", few, len(s.Groups)))
 	}
 	s.Costs = FitCosts(s.Cells)
+	static, warns, err := readStatic(runDir)
+	if err != nil {
+		return nil, fmt.Errorf("analyze %s: %w", runDir, err)
+	}
+	s.Static = static
+	s.Warnings = append(s.Warnings, warns...)
 	return s, nil
 }
 

@@ -309,7 +309,10 @@ type Summary struct {
 	Cells       []CellResult      `json:"cells"`
 	Groups      []GroupResult     `json:"groups"`
 	Costs       []CostResult      `json:"costs"`
-	Warnings    []string          `json:"warnings,omitempty"`
+	// Static is the static memory of every firmware image a hardware run
+	// flashed (idf.py size); empty for virtual boards.
+	Static   []StaticMemory `json:"static,omitempty"`
+	Warnings []string       `json:"warnings,omitempty"`
 }
 
 // Metric returns the metric called name and whether it is there.

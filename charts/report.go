@@ -86,6 +86,7 @@ type pageView struct {
 	Warnings   []string
 	Groups     tableView
 	Costs      tableView
+	Static     tableView
 	Charts     []chartView
 	Options    template.JS
 	JS         template.JS
@@ -237,11 +238,41 @@ func costsTable(s *analysis.Summary) tableView {
 	return dropConstant(t, 0, 2)
 }
 
+// staticTable lists the static memory of each flashed image, one row per
+// image, one column per memory type (used KiB of total).
+func staticTable(s *analysis.Summary) tableView {
+	var names []string
+	seen := map[string]bool{}
+	for _, m := range s.Static {
+		for _, u := range m.Memory {
+			if !seen[u.Name] {
+				seen[u.Name] = true
+				names = append(names, u.Name)
+			}
+		}
+	}
+	t := tableView{Head: append([]string{"target", "variant", "behaviour"}, names...), Text: 3}
+	for _, m := range s.Static {
+		row := rowView{Cells: []cellView{{Text: m.Target, Class: "l"}, {Text: m.Variant, Class: "l"}, {Text: m.Behaviour, Class: "l"}}}
+		for _, n := range names {
+			c := cellView{Text: "—", Class: "na"}
+			for _, u := range m.Memory {
+				if u.Name == n {
+					c = cellView{Text: fmtKiB(float64(u.Used)), Title: fmt.Sprintf("%s: %d of %d bytes used", n, u.Used, u.Total)}
+				}
+			}
+			row.Cells = append(row.Cells, c)
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
 // Render writes the report page for s with charts cs and the echarts
 // library js.
 func Render(w io.Writer, s *analysis.Summary, cs []Chart, js []byte) error {
 	p := pageView{Title: "wsbench report", RunID: s.RunID, Generated: s.Generated.Format("2006-01-02 15:04:05 UTC"),
-		Warnings: s.Warnings, Groups: groupsTable(s), Costs: costsTable(s), JS: template.JS(js),
+		Warnings: s.Warnings, Groups: groupsTable(s), Costs: costsTable(s), Static: staticTable(s), JS: template.JS(js),
 		Confidence: fmt.Sprintf("%.0f%%", s.Confidence*100)}
 	if s.RunID != "" {
 		p.Title += ": " + s.RunID
@@ -324,6 +355,15 @@ dl{font-size:.8rem;display:grid;grid-template-columns:max-content 1fr;gap:2px 12
 <div class="scroll"><table>
 <thead><tr>{{range $i, $h := .Costs.Head}}<th{{if lt $i $.Costs.Text}} style="text-align:left"{{end}}>{{$h}}</th>{{end}}</tr></thead>
 <tbody>{{range .Costs.Rows}}<tr{{if .Warnings}} class="warn" title="{{range .Warnings}}{{.}}; {{end}}"{{end}}>{{range .Cells}}<td{{if .Class}} class="{{.Class}}"{{end}}{{if .Title}} title="{{.Title}}"{{end}}>{{.Text}}</td>{{end}}</tr>
+{{end}}</tbody></table></div>
+</section>{{end}}
+
+{{if .Static.Rows}}<section class="card" id="static">
+<h2 style="margin-top:0">Static memory of the flashed images (KiB used)</h2>
+<p class="caption">From <code>idf.py size --format json2</code> after each build: RAM an image takes before it runs. An option that moves runtime allocations to PSRAM can add code or static data; compare these with the runtime figures above.</p>
+<div class="scroll"><table>
+<thead><tr>{{range $i, $h := .Static.Head}}<th{{if lt $i $.Static.Text}} style="text-align:left"{{end}}>{{$h}}</th>{{end}}</tr></thead>
+<tbody>{{range .Static.Rows}}<tr>{{range .Cells}}<td{{if .Class}} class="{{.Class}}"{{end}}{{if .Title}} title="{{.Title}}"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</tbody></table></div>
 </section>{{end}}
 

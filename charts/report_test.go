@@ -1,6 +1,7 @@
 package charts
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsbench/wsbench/analysis"
 	"github.com/wsbench/wsbench/rundir"
 )
 
@@ -117,5 +119,25 @@ func TestTimelinesAreDownsampled(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no timeline series")
+	}
+}
+
+func TestStaticMemoryTableIsRenderedAndEscaped(t *testing.T) {
+	s := &analysis.Summary{RunID: "hw", Static: []analysis.StaticMemory{{
+		Target: "esp32s3", Variant: "<script>alert(1)</script>", Behaviour: "strict",
+		Memory: []analysis.StaticUsed{{Name: "DIRAM", Used: 95104, Total: 341760}, {Name: "IRAM", Used: 16384, Total: 16384}},
+	}}}
+	var b bytes.Buffer
+	if err := Render(&b, s, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, want := range []string{"Static memory of the flashed images", "<th>DIRAM</th>", ">92.9<", "&lt;script&gt;alert(1)&lt;/script&gt;"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(html, "<script>alert(1)") {
+		t.Error("variant name reached the page unescaped")
 	}
 }

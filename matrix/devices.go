@@ -31,6 +31,9 @@ type HardwareOptions struct {
 	Project       string // ESP-IDF project, default "firmware"
 	ComponentPath string // local checkout of the component under test
 	Tool          idf.Tool
+	// SizeDir, when set, receives each built image's static memory report
+	// (rundir.SizeFile names it), for the report.
+	SizeDir string
 }
 
 // Devices returns the NewDevice that makes virtual boards for virtual
@@ -142,6 +145,18 @@ func (d *hardwareDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, er
 				Variant: fw, ComponentPath: d.hw.ComponentPath, Behaviour: c.Behaviour, PeerCA: d.trust.CAFile})
 			if err != nil {
 				return nil, fmt.Errorf("build variant %s: %w", fw, err)
+			}
+			if d.hw.SizeDir != "" && art.SizeJSON != "" {
+				if err := os.MkdirAll(d.hw.SizeDir, 0o755); err != nil {
+					return nil, fmt.Errorf("store size report: %w", err)
+				}
+				b, err := os.ReadFile(art.SizeJSON)
+				if err != nil {
+					return nil, fmt.Errorf("store size report: %w", err)
+				}
+				if err := rundir.WriteFile(filepath.Join(d.hw.SizeDir, rundir.SizeFile(d.board.Target, fw, c.Behaviour)), b, 0o644); err != nil {
+					return nil, err
+				}
 			}
 			if err := idf.Flash(ctx, idf.FlashOptions{Tool: d.hw.Tool, Project: art.Project, Target: d.board.Target,
 				Variant: fw, Port: d.board.Port}); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsbench/wsbench/analysis"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/sim"
 )
@@ -95,7 +96,7 @@ repetitions: 2
 	dir := t.TempDir()
 	res, err := Run(context.Background(), f, Options{RunDir: dir, Peer: urls, StartCapture: CollectorCapture,
 		Manifest:  rundir.Manifest{RunID: "hw"},
-		NewDevice: Devices(trust, HardwareOptions{Project: proj})})
+		NewDevice: Devices(trust, HardwareOptions{Project: proj, SizeDir: filepath.Join(dir, rundir.FirmwareDir)})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,5 +127,13 @@ repetitions: 2
 	}
 	if builds != 1 || flashes != 1 {
 		t.Fatalf("%d builds and %d flashes for one variant on one board, want 1 and 1:\n%s", builds, flashes, b)
+	}
+	// The image's static memory report is kept with the run and analysed.
+	sum, err := analysis.AnalyzeRun(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Static) != 1 || sum.Static[0].Variant != "int" || len(sum.Static[0].Memory) != 1 || sum.Static[0].Memory[0].Used != 95104 {
+		t.Fatalf("static memory in the summary: %+v", sum.Static)
 	}
 }

@@ -13,6 +13,7 @@
 //	    records.msgp           decoded records (package record)
 //	    console.log            console lines with host timestamps
 //	    capture.json           collector counters
+//	  firmware/<target>__<variant>__<behaviour>.size.json   static memory of each flashed image
 package rundir
 
 import (
@@ -40,7 +41,15 @@ const (
 	ConsoleFile  = "console.log"
 	CaptureFile  = "capture.json"
 	PeerFile     = "peer.json"
+	// FirmwareDir holds the static memory report (`idf.py size --format
+	// json2`) of every image a run flashed: <target>__<variant>__<behaviour>.size.json.
+	FirmwareDir = "firmware"
 )
+
+// SizeFile is the name of the static memory report of one image.
+func SizeFile(target, variant, behaviour string) string {
+	return target + "__" + variant + "__" + behaviour + ".size.json"
+}
 
 // Cell statuses.
 const (

@@ -116,6 +116,7 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 			urls := matrix.PeerURLs{WSURL: f.Peer.WSURL, HTTPSURL: f.Peer.HTTPSURL}
 			var trust matrix.Trust
 			hw.Tool.Output = stderr
+			hw.SizeDir = filepath.Join(dir, rundir.FirmwareDir)
 			if f.Component.Path != "" && hw.ComponentPath == "" {
 				hw.ComponentPath = f.Component.Path
 			}
