@@ -64,7 +64,7 @@ func runCell(ctx context.Context, dev Device, c rundir.Cell, opt Options) rundir
 	defer stopCapture()
 	capt, err := opt.StartCapture(capCtx, open, dir, func(r record.Record) {
 		switch r.Type {
-		case record.TypeHello, record.TypeReply, record.TypeRunEnd, record.TypeReset, record.TypeConsole:
+		case record.TypeHello, record.TypeReply, record.TypeRunEnd, record.TypeReset, record.TypeConsole, record.TypeEvent:
 			select {
 			case recs <- r:
 			case <-quit:
@@ -171,6 +171,8 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 	defer runTimer.Stop()
 	stopping := false
 	var reply *wire.Reply
+	connected, failed := 0, 0
+	var firstFail *wire.Event
 	for {
 		select {
 		case <-ctx.Done():
@@ -202,12 +204,29 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 					return rundir.StatusInterrupted, "interrupted by the user"
 				}
 				return rundir.StatusOK, fmt.Sprintf("board reset during the run (reset reason %s); run ended by the reset", wire.ResetReasonName(b.ResetReason))
+			case *wire.Event:
+				switch b.Kind {
+				case wire.EventSessionConnected:
+					connected++
+				case wire.EventSessionFailed:
+					failed++
+					if firstFail == nil {
+						firstFail = b
+					}
+				}
 			case *wire.RunEnd:
 				if stopping {
 					return rundir.StatusInterrupted, "interrupted by the user"
 				}
 				switch b.Status {
 				case "ok":
+					// Not one session connected: the peer is unreachable or
+					// refuses the board; the figures would be of a board
+					// holding no TLS session at all.
+					if connected == 0 && failed > 0 {
+						return rundir.StatusFailed, fmt.Sprintf("no TLS session connected (%d failed; the first: session %d, error 0x%x): is the peer server at %s reachable from the board?",
+							failed, firstFail.Session, uint32(firstFail.Err), c.Params.WSURL)
+					}
 					return rundir.StatusOK, ""
 				default:
 					msg := fmt.Sprintf("run ended with status %q", b.Status)

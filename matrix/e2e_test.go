@@ -183,3 +183,27 @@ func TestResumeGivesTheSameResults(t *testing.T) {
 		t.Fatalf("compared only %d figures", checked)
 	}
 }
+
+func TestUnreachablePeerFailsTheCell(t *testing.T) {
+	f, err := Parse("e2e.yaml", []byte(e2eMatrix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Scenarios[0].N = []int{2}
+	f.Repetitions = 1
+	f.Boards[0].Count = 1
+	// Port 9 (discard) on loopback: nothing listens there, so every
+	// connection is refused.
+	res, err := Run(context.Background(), f, Options{RunDir: t.TempDir(),
+		Peer:      PeerURLs{WSURL: "wss://127.0.0.1:9/ws", HTTPSURL: "https://127.0.0.1:9/bytes"},
+		NewDevice: Devices(Trust{InsecureSkipVerify: true}, HardwareOptions{}), StartCapture: CollectorCapture,
+		Manifest: rundir.Manifest{RunID: "unreachable"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Cells {
+		if c.Status != rundir.StatusFailed || !strings.Contains(c.Reason, "no TLS session connected (2 failed") {
+			t.Fatalf("cell %s: %s %q; want failed: no session connected", c.ID, c.Status, c.Reason)
+		}
+	}
+}

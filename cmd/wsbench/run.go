@@ -89,14 +89,20 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 
 			dir := resume
 			if dir == "" {
-				if runID == "" {
-					runID = time.Now().UTC().Format("20060102-150405") + "-" + f.Name
-					if f.Name == "" {
-						runID = strings.TrimSuffix(runID, "-")
+				explicit := runID != ""
+				if !explicit {
+					runID = time.Now().UTC().Format("20060102-150405")
+					if f.Name != "" {
+						runID += "-" + f.Name
 					}
 				}
 				dir = filepath.Join(resultsDir, runID)
-				if _, err := os.Stat(dir); err == nil {
+				// Two runs started in the same second get -2, -3, ...
+				for i := 2; !explicit && exists(dir); i++ {
+					dir = filepath.Join(resultsDir, fmt.Sprintf("%s-%d", runID, i))
+				}
+				runID = filepath.Base(dir)
+				if exists(dir) {
 					return fmt.Errorf("run directory %s exists: use --resume %s to continue it", dir, dir)
 				}
 			} else {
@@ -213,6 +219,11 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 	cmd.Flags().StringVar(&hw.Project, "project", "firmware", "ESP-IDF project of the firmware (hardware boards)")
 	cmd.Flags().StringVar(&hw.ComponentPath, "component-path", "", "local checkout of esp_websocket_client to build against (hardware boards), e.g. a PR branch")
 	return cmd
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // overrideComponent applies --behaviour and --branch to the matrix, so one
