@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -267,105 +266,5 @@ func printCellCounts(w io.Writer, res *matrix.Result) {
 		if c.Status == rundir.StatusFailed {
 			fmt.Fprintf(w, "  failed %s: %s\n", c.ID, c.Reason)
 		}
-	}
-}
-
-// printSummaryTable prints the short table of a run: per variant, the
-// internal RAM cost per TLS session and steady free internal RAM at a few N,
-// and whatever broke.
-func printSummaryTable(w io.Writer, s *analysis.Summary) {
-	// The steady free columns are the sweep's N values (all of them: the
-	// point of a sweep is where internal RAM runs out).
-	nset := map[int]bool{}
-	for _, g := range s.Groups {
-		if g.Key.Scenario == "sweep" {
-			nset[g.Key.N] = true
-		}
-	}
-	var ns []int
-	for n := range nset {
-		ns = append(ns, n)
-	}
-	sort.Ints(ns)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	head := "\nboard\tvariant\tper-session internal\tfixed"
-	for i, n := range ns {
-		if i == 0 {
-			head += fmt.Sprintf("\tsteady free n=%d", n)
-		} else {
-			head += fmt.Sprintf("\tn=%d", n)
-		}
-	}
-	fmt.Fprintln(tw, head+"\tmost sessions\tmin free\tws stack hwm\tleak/cycle\tresets\twatchdogs\t")
-	groups := map[string]map[int]*analysis.GroupResult{}
-	worst := map[string]map[string]float64{}
-	for i := range s.Groups {
-		g := &s.Groups[i]
-		vk := g.Key.VariantKey().String()
-		if g.Key.Scenario == "sweep" {
-			if groups[vk] == nil {
-				groups[vk] = map[int]*analysis.GroupResult{}
-			}
-			groups[vk][g.Key.N] = g
-		}
-		if worst[vk] == nil {
-			worst[vk] = map[string]float64{analysis.MetricInternalFreeMin: -1, analysis.MetricWSStackHWM: -1}
-		}
-		for _, name := range []string{analysis.MetricInternalFreeMin, analysis.MetricWSStackHWM} {
-			if m, ok := g.Metric(name); ok && (worst[vk][name] < 0 || m.Value < worst[vk][name]) {
-				worst[vk][name] = m.Value
-			}
-		}
-		for _, name := range []string{analysis.MetricResets, analysis.MetricWatchdogs, analysis.MetricSessionsOpen} {
-			if m, ok := g.Metric(name); ok {
-				worst[vk][name] = max(worst[vk][name], m.Value)
-			}
-		}
-		if m, ok := g.Metric(analysis.MetricLeakPerCycle); ok {
-			worst[vk]["leak"] = m.Value
-			if m.Significant != nil && *m.Significant {
-				worst[vk]["leak_sig"] = 1
-			}
-		}
-	}
-	kb := func(v float64) string { return fmt.Sprintf("%.1f KB", v/1024) }
-	for i := range s.Costs {
-		c := &s.Costs[i]
-		vk := c.Variant.String()
-		cost, _ := c.Metric(analysis.MetricPerSessionCost)
-		fixed, _ := c.Metric(analysis.MetricFixedCost)
-		costStr := kb(cost.Value)
-		if cost.HasInterval() {
-			costStr = fmt.Sprintf("%.1f ± %.1f KB", cost.Value/1024, (float64(cost.Hi)-float64(cost.Lo))/2/1024)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t", c.Variant.Board, c.Variant.Variant, costStr, kb(fixed.Value))
-		for _, n := range ns {
-			if g := groups[vk][n]; g != nil {
-				m, _ := g.Metric(analysis.MetricInternalFreeSteady)
-				fmt.Fprintf(tw, "%s\t", kb(m.Value))
-			} else {
-				fmt.Fprint(tw, "-\t")
-			}
-		}
-		wv := worst[vk]
-		leak := "-"
-		if _, ok := wv["leak"]; ok {
-			leak = fmt.Sprintf("%.0f B", wv["leak"])
-			if wv["leak_sig"] == 1 {
-				leak += " (!)"
-			} else {
-				leak += " ~"
-			}
-		}
-		hwm := "-"
-		if wv[analysis.MetricWSStackHWM] >= 0 {
-			hwm = fmt.Sprintf("%.0f B", wv[analysis.MetricWSStackHWM])
-		}
-		fmt.Fprintf(tw, "%.0f\t%s\t%s\t%s\t%.0f\t%.0f\t\n", wv[analysis.MetricSessionsOpen], kb(wv[analysis.MetricInternalFreeMin]), hwm, leak,
-			wv[analysis.MetricResets], wv[analysis.MetricWatchdogs])
-	}
-	tw.Flush()
-	if len(s.Warnings) > 0 {
-		fmt.Fprintf(w, "\n%d warnings (see summary.json), e.g.: %s\n", len(s.Warnings), s.Warnings[0])
 	}
 }

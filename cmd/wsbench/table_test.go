@@ -1,0 +1,51 @@
+package main
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/wsbench/wsbench/analysis"
+)
+
+func TestSummaryTable(t *testing.T) {
+	nan := analysis.Float(math.NaN())
+	yes := true
+	m := func(name string, v float64) analysis.Metric {
+		return analysis.Metric{Name: name, Value: v, Lo: nan, Hi: nan}
+	}
+	sweep := func(variant string, n int, free float64) analysis.GroupResult {
+		return analysis.GroupResult{Key: analysis.Key{Board: "s3", Variant: variant, Scenario: "sweep", N: n},
+			Metrics: []analysis.Metric{m(analysis.MetricInternalFreeSteady, free), m(analysis.MetricSessionsOpen, float64(n)),
+				m(analysis.MetricWSStackHWM, 40), m(analysis.MetricInternalFreeMin, free-1024)}}
+	}
+	leak := m(analysis.MetricLeakPerCycle, 68)
+	leak.Significant = &yes
+	churnKey := analysis.Key{Board: "s3", Variant: "leaky", Scenario: "churn", N: 1}
+	s := &analysis.Summary{
+		Groups: []analysis.GroupResult{
+			sweep("int", 1, 150*1024), sweep("int", 4, 54*1024),
+			{Key: churnKey, Metrics: []analysis.Metric{m(analysis.MetricLeakPerCycle, 68), m(analysis.MetricResets, 1)}},
+		},
+		Cells: []analysis.CellResult{{ID: "c1", Key: churnKey, Metrics: []analysis.Metric{leak}}},
+		Costs: []analysis.CostResult{{Variant: analysis.VariantKey{Board: "s3", Variant: "int"},
+			Metrics: []analysis.Metric{{Name: analysis.MetricPerSessionCost, Value: 32 * 1024, Lo: 31 * 1024, Hi: 33 * 1024}, m(analysis.MetricFixedCost, 3*1024)}}},
+	}
+	var b bytes.Buffer
+	printSummaryTable(&b, s)
+	out := b.String()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want a header and two variant rows:\n%s", out)
+	}
+	for _, want := range []string{"steady free n=1", "n=4", "32.0 ± 1.0 KB", "150.0 KB", "54.0 KB", "68 B (!)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	// The churn-only variant has no fit and no sweep columns, but its row is there.
+	if !strings.Contains(lines[2], "leaky") || !strings.Contains(lines[2], "68 B (!)") {
+		t.Errorf("row of the churn-only variant: %q", lines[2])
+	}
+}
