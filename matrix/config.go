@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsbench/wsbench/sim"
 	"github.com/wsbench/wsbench/wire"
 	"gopkg.in/yaml.v3"
 )
@@ -280,6 +281,11 @@ func (f *File) check(name string, root *yaml.Node) error {
 			return bad(fmt.Sprintf("board %q: give either virtual or port, not both", b.Name), "boards", i)
 		case b.Virtual == "" && b.Port == "":
 			return bad(fmt.Sprintf("board %q: give virtual (a profile) or port (a serial port)", b.Name), "boards", i)
+		}
+		if b.Virtual != "" {
+			if _, err := sim.ProfileByName(b.Virtual); err != nil {
+				return bad(fmt.Sprintf("board %q: %v", b.Name, err), "boards", i, "virtual")
+			}
 		}
 		if b.Count == 0 {
 			b.Count = 1
