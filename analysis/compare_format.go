@@ -204,6 +204,19 @@ func WriteJUnit(w io.Writer, c *Comparison) error {
 		}
 		out.Suites = append(out.Suites, s)
 	}
+	if len(c.Gates) > 0 {
+		// Cells that newly fail fail every gate (see failureRows): without
+		// this suite the XML would pass while compare exits 1.
+		s := junitSuite{Name: "wsbench.gate " + MetricCellsFailed}
+		for _, r := range c.Rows {
+			if r.Metric == MetricCellsFailed {
+				s.Cases = append(s.Cases, caseOf(r, "wsbench.gate."+r.Metric, r.Verdict == Worse, "cells fail in the PR: "+r.Delta))
+			}
+		}
+		if len(s.Cases) > 0 {
+			out.Suites = append(out.Suites, s)
+		}
+	}
 	for i := range out.Suites {
 		s := &out.Suites[i]
 		s.Tests = len(s.Cases)

@@ -278,6 +278,19 @@ func TestCompareAcrossBehavioursReportsNewlyFailingCells(t *testing.T) {
 	if !c.Failed() || !strings.Contains(strings.Join(c.Failures, "\n"), "3 of 3 cells fail in the PR") {
 		t.Fatalf("failures: %v", c.Failures)
 	}
+	var ju bytes.Buffer
+	if err := analysis.WriteJUnit(&ju, c); err != nil {
+		t.Fatal(err)
+	}
+	var parsed struct {
+		Failures int `xml:"failures,attr"`
+	}
+	if err := xml.Unmarshal(ju.Bytes(), &parsed); err != nil {
+		t.Fatalf("junit does not parse: %v", err)
+	}
+	if parsed.Failures != len(c.Failures) {
+		t.Errorf("junit has %d failures, the comparison %d (%q):\n%s", parsed.Failures, len(c.Failures), c.Failures, ju.String())
+	}
 	for _, v := range c.Verdicts {
 		want := analysis.Same
 		if v.Variant.Variant == "b" {
