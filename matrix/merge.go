@@ -75,9 +75,9 @@ func Merge(dst string, srcs []string) (rundir.Manifest, error) {
 	}
 
 	// The matrix as run says which cells must be there.
-	var f File
-	if err := json.Unmarshal(mans[0].Matrix, &f); err != nil {
-		return out, fmt.Errorf("merge: matrix in %s: %w", filepath.Join(srcs[0], rundir.ManifestFile), err)
+	f, err := FromManifest(mans[0], filepath.Join(srcs[0], rundir.ManifestFile))
+	if err != nil {
+		return out, fmt.Errorf("merge: %w", err)
 	}
 	want := map[string]bool{}
 	for _, c := range f.Cells() {
@@ -211,6 +211,19 @@ func copyFile(src, dst string) error {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
 	return out.Close()
+}
+
+// FromManifest returns the matrix a run recorded in its manifest (name
+// appears in errors), with every default already applied.
+func FromManifest(m rundir.Manifest, name string) (*File, error) {
+	if len(m.Matrix) == 0 {
+		return nil, fmt.Errorf("%s records no matrix", name)
+	}
+	var f File
+	if err := json.Unmarshal(m.Matrix, &f); err != nil {
+		return nil, fmt.Errorf("matrix in %s: %w", name, err)
+	}
+	return &f, nil
 }
 
 // jsonOf encodes the matrix as the manifest records it.

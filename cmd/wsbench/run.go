@@ -60,9 +60,16 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 				f   *matrix.File
 				err error
 			)
-			if len(args) == 1 {
+			switch {
+			case len(args) == 1:
 				f, err = matrix.Load(args[0])
-			} else {
+			case resume != "":
+				// Resuming without a matrix file: the run's own record of it.
+				var man rundir.Manifest
+				if man, err = rundir.ReadManifest(resume); err == nil {
+					f, err = matrix.FromManifest(man, filepath.Join(resume, rundir.ManifestFile))
+				}
+			default:
 				f, err = matrix.Default()
 			}
 			if err != nil {
