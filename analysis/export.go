@@ -49,10 +49,9 @@ func benchName(kind string, k Key, withN bool) string {
 		kind = "Run"
 	}
 	b.WriteString(nameSafe(strings.ToUpper(kind[:1]) + kind[1:]))
+	// No behaviour and no branch: they are what two runs of two branches
+	// differ in, and compare matches groups without them too.
 	fmt.Fprintf(&b, "/board=%s/variant=%s", nameSafe(k.Board), nameSafe(k.Variant))
-	if k.Behaviour != "" {
-		fmt.Fprintf(&b, "/behaviour=%s", nameSafe(k.Behaviour))
-	}
 	if k.Label != "" && k.Label != k.Scenario {
 		fmt.Fprintf(&b, "/label=%s", nameSafe(k.Label))
 	}
@@ -65,12 +64,14 @@ func benchName(kind string, k Key, withN bool) string {
 // WriteBenchfmt writes s in the Go benchmark format (golang.org/x/perf
 // benchfmt) so benchstat can read it: one result line per cell, e.g.
 //
-//	BenchmarkSweep/board=esp32s3-n8r8/variant=stack-ext/behaviour=fallback/n=4 1 123456 internal-free-B 4096 ws-stack-hwm-B ...
+//	BenchmarkSweep/board=esp32s3-n8r8/variant=stack-ext/n=4 1 123456 internal-free-B 4096 ws-stack-hwm-B ...
 //
 // and one per variant's fit across N (BenchmarkCost/...). Repetitions of a
 // cell are repeated lines, which benchstat summarizes; neither the run nor
-// the branch appears, so `benchstat base.txt pr.txt`
-// lines up two branches.
+// the branch nor the behaviour appears, so `benchstat base.txt pr.txt`
+// lines up two branches. Failed cells are left out, as compare leaves out
+// their figures: a cell that never got going allocated nothing and would
+// read as an improvement.
 func WriteBenchfmt(w io.Writer, s *Summary) error {
 	bw := benchfmt.NewWriter(w)
 	cells := append([]CellResult(nil), s.Cells...)
@@ -91,6 +92,9 @@ func WriteBenchfmt(w io.Writer, s *Summary) error {
 		add("idf", idf)
 	}
 	for _, c := range cells {
+		if c.Status == "failed" {
+			continue
+		}
 		r := &benchfmt.Result{Iters: 1, Name: benchfmt.Name(benchName(c.Key.Scenario, c.Key, true))}
 		cfg(r, c.Chip, c.IDFVersion)
 		for _, u := range benchUnits {

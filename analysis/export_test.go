@@ -17,7 +17,7 @@ func TestWriteBenchfmtParsesBack(t *testing.T) {
 	if err := analysis.WriteBenchfmt(&buf, s); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains("\n"+buf.String(), "\nBenchmarkSweep/board=esp32s3-n8r8/variant=stack-ext/behaviour=fallback/n=4 1 ") {
+	if !strings.Contains("\n"+buf.String(), "\nBenchmarkSweep/board=esp32s3-n8r8/variant=stack-ext/n=4 1 ") {
 		t.Errorf("no sweep line for stack-ext n=4:\n%s", buf.String())
 	}
 	rd := benchfmt.NewReader(&buf, "export.txt")
@@ -36,7 +36,7 @@ func TestWriteBenchfmtParsesBack(t *testing.T) {
 				continue
 			}
 			results++
-			if string(base) != "Sweep" || len(parts) != 4 {
+			if string(base) != "Sweep" || len(parts) != 3 {
 				t.Errorf("name %s: base %s, %d parts", rec.Name, base, len(parts))
 			}
 			v, ok := rec.Value("internal-free-B")
@@ -59,5 +59,39 @@ func TestWriteBenchfmtParsesBack(t *testing.T) {
 	}
 	if strings.Contains(buf.String(), "odd name/with=chars") {
 		t.Error("an unsafe variant name went into a benchmark name as is")
+	}
+}
+
+func TestWriteBenchfmtLinesUpBranchesAndLeavesOutFailedCells(t *testing.T) {
+	cell := func(behaviour, branch, variant, status string) analysis.CellResult {
+		return analysis.CellResult{ID: variant + "-" + behaviour, Rep: 1, Status: status, Chip: "esp32s3", IDFVersion: "v5.3.1",
+			Key:     analysis.Key{Board: "s3", Variant: variant, Behaviour: behaviour, Branch: branch, Scenario: "sweep", N: 1},
+			Metrics: []analysis.Metric{{Name: analysis.MetricInternalFreeMin, Unit: "B", Value: 150000, N: 1}}}
+	}
+	tests := []struct {
+		name      string
+		cell      analysis.CellResult
+		wantLines []string
+	}{
+		{"fallback branch", cell("fallback", "pr-980", "int", "ok"), []string{"BenchmarkSweep/board=s3/variant=int/n=1 1 150000 internal-free-min-B"}},
+		{"strict branch names the same benchmark", cell("strict", "pr-1117", "int", "ok"), []string{"BenchmarkSweep/board=s3/variant=int/n=1 1 150000 internal-free-min-B"}},
+		{"failed cell is left out", cell("strict", "pr-1117", "both-ext", "failed"), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := analysis.WriteBenchfmt(&buf, &analysis.Summary{Cells: []analysis.CellResult{tt.cell}}); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, l := range strings.Split(buf.String(), "\n") {
+				if strings.HasPrefix(l, "Benchmark") {
+					got = append(got, l)
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.wantLines, "\n") {
+				t.Errorf("result lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.wantLines, "\n"))
+			}
+		})
 	}
 }
