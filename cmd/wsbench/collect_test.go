@@ -155,3 +155,46 @@ func encodeRecordsOf(t *testing.T, raw string) []byte {
 	}
 	return buf.Bytes()
 }
+
+func TestDecodeWarnsAboutDamagedFrames(t *testing.T) {
+	good := boardBytes(t)
+	hello := bytes.Index(good, []byte{0xa5}) // the first frame's magic
+	if hello < 0 {
+		t.Fatal("no frame in the board bytes")
+	}
+	tests := []struct {
+		name   string
+		damage func([]byte) []byte
+		want   string // in stderr; "" means no damage warning
+	}{
+		{"intact", func(b []byte) []byte { return b }, ""},
+		{"flipped payload byte", func(b []byte) []byte { b[hello+8] ^= 0x5a; return b }, "1 CRC errors"},
+		{"cut inside the last frame", func(b []byte) []byte {
+			last := bytes.LastIndex(b, []byte{0xa5})
+			return b[:last+6]
+		}, "1 truncated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := filepath.Join(t.TempDir(), rundir.RawFile)
+			b := tt.damage(append([]byte(nil), good...))
+			if err := os.WriteFile(raw, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			if err := runDecode(&stdout, &stderr, raw, true); err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Contains(stderr.String(), "damaged frames")
+			if tt.want == "" {
+				if got {
+					t.Errorf("warning on an intact capture: %q", stderr.String())
+				}
+				return
+			}
+			if !got || !strings.Contains(stderr.String(), tt.want) || !strings.Contains(stderr.String(), raw) {
+				t.Errorf("stderr %q: want a damaged-frames warning naming %s with %q", stderr.String(), raw, tt.want)
+			}
+		})
+	}
+}

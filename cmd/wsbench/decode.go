@@ -90,6 +90,10 @@ func runDecode(stdout, stderr io.Writer, path string, asJSON bool) error {
 	for _, warn := range res.Warnings {
 		fmt.Fprintln(stderr, "wsbench decode: warning:", warn)
 	}
+	if st := res.Stats; st.CRCErrors+st.BadHeaders+st.DecodeErrors+st.Truncated > 0 {
+		fmt.Fprintf(stderr, "wsbench decode: warning: %s: damaged frames: %d CRC errors, %d bad headers, %d decode errors, %d truncated (%d resyncs); their bytes are printed as console text\n",
+			path, st.CRCErrors, st.BadHeaders, st.DecodeErrors, st.Truncated, st.Resyncs)
+	}
 	if err != nil {
 		return err
 	}
