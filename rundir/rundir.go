@@ -169,6 +169,10 @@ func ReadJSON(path string, v any) error {
 		if errors.As(err, &se) {
 			return fmt.Errorf("%s: byte %d: %w", path, se.Offset, err)
 		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("%s: byte %d: %w", path, te.Offset, err)
+		}
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil

@@ -34,14 +34,25 @@ func TestWriteJSONIsAtomicAndShareable(t *testing.T) {
 }
 
 func TestReadJSONNamesFileAndOffset(t *testing.T) {
-	p := filepath.Join(t.TempDir(), ManifestFile)
-	if err := os.WriteFile(p, []byte(`{"run_id": "x",, }`), 0o644); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name, json, want string
+	}{
+		{"syntax error", `{"run_id": "x",, }`, ": byte 16"},
+		{"truncated", `{"run_id": "x",`, ": byte 15"},
+		{"wrong type", `{"run_id": 42}`, ": byte 13"},
 	}
-	var m Manifest
-	err := ReadJSON(p, &m)
-	if err == nil || !strings.Contains(err.Error(), p+": byte 16") {
-		t.Fatalf("error %v, want file and byte offset", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), ManifestFile)
+			if err := os.WriteFile(p, []byte(tt.json), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var m Manifest
+			err := ReadJSON(p, &m)
+			if err == nil || !strings.Contains(err.Error(), p+tt.want) {
+				t.Fatalf("error %v, want file and %q", err, tt.want)
+			}
+		})
 	}
 }
 
