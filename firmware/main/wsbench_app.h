@@ -64,9 +64,13 @@ uint32_t wsb_sampler_force(void);
 void wsb_sampler_set_phase(uint8_t phase);
 uint8_t wsb_sampler_phase(void);
 void wsb_sampler_set_sessions(uint8_t open);
-/* The websocket task whose stack high-water mark the samples report; NULL
- * for none. Set after esp_websocket_client_start, cleared before stop. */
+/* The websocket task whose stack high-water mark the samples report. Set by
+ * the task itself (its CONNECTED handler); cleared, only if it is still the
+ * registered one, by its DISCONNECTED / CLOSED / FINISH handler (the task
+ * deletes itself next) and by the scenario before stop/destroy. Both wait at
+ * most for one stack scan of the sampler. */
 void wsb_sampler_set_ws_task(TaskHandle_t task);
+void wsb_sampler_clear_ws_task(TaskHandle_t task);
 size_t wsb_sampler_buffer_bytes(void);
 
 /* ---- wsbench_net.c ---- */

@@ -35,10 +35,17 @@ static uint16_t s_detail_every;
 static uint16_t s_since_detail;
 static uint32_t s_seq; /* restarts at 0 on every boot */
 static uint32_t s_sent, s_dropped;
+static uint32_t s_detail_dropped; /* HeapDetails dropped on a full ring (logged at run end) */
 static uint8_t s_phase = WSB_PHASE_IDLE;
 static uint8_t s_sessions;
-static TaskHandle_t s_ws_task;
 static bool s_force;
+/* The websocket task whose stack the samples scan. Its own mutex, held only
+ * around one uxTaskGetStackHighWaterMark() call, because the websocket task
+ * clears it from its DISCONNECTED/CLOSED/FINISH handler just before it deletes
+ * itself: the handler must not wait for a whole sample, and the sampler must
+ * never scan the stack of a task that is gone. */
+static SemaphoreHandle_t s_ws_lock;
+static TaskHandle_t s_ws_task;
 
 /* The sampler's own output buffers (reported in Hello with the ring). */
 static uint8_t s_sample_frame[WSB_SAMPLE_FRAME_MAX];
@@ -64,10 +71,13 @@ static void take_sample(bool force_detail)
     heap_info(MALLOC_CAP_INTERNAL, &d.internal);
     heap_info(MALLOC_CAP_SPIRAM, &d.spiram);
     int32_t hwm = -1;
+    xSemaphoreTake(s_ws_lock, portMAX_DELAY);
     if (s_ws_task != NULL) {
-        /* Cleared under s_lock before the client is stopped: the task exists. */
+        /* Registered by the task itself and cleared before it exits or is
+         * stopped (see s_ws_lock): the task exists while we scan it. */
         hwm = (int32_t)uxTaskGetStackHighWaterMark(s_ws_task);
     }
+    xSemaphoreGive(s_ws_lock);
     wsb_sample_t s = {
         .seq = s_seq,
         .t_us = (uint64_t)esp_timer_get_time(),
@@ -93,8 +103,9 @@ static void take_sample(bool force_detail)
     if (force_detail || (s_detail_every > 0 && s_since_detail >= s_detail_every)) {
         s_since_detail = 0;
         heap_info(MALLOC_CAP_DMA, &d.dma);
-        if (wsb_frame_heap_detail(s_detail_frame, sizeof(s_detail_frame), &d, &len) == WSB_OK) {
-            (void)wsb_out_frame(s_detail_frame, len, 0);
+        if (wsb_frame_heap_detail(s_detail_frame, sizeof(s_detail_frame), &d, &len) != WSB_OK ||
+            !wsb_out_frame(s_detail_frame, len, 0)) {
+            s_detail_dropped++;
         }
     }
     s_seq++;
@@ -143,6 +154,8 @@ esp_err_t wsb_sampler_start(void)
 {
     s_lock = xSemaphoreCreateMutex();
     ESP_RETURN_ON_FALSE(s_lock, ESP_ERR_NO_MEM, TAG, "lock");
+    s_ws_lock = xSemaphoreCreateMutex();
+    ESP_RETURN_ON_FALSE(s_ws_lock, ESP_ERR_NO_MEM, TAG, "ws task lock");
     BaseType_t ok = xTaskCreate(sampler_task, "wsb_sampler", CONFIG_WSBENCH_SAMPLER_STACK, NULL,
                                 CONFIG_WSBENCH_SAMPLER_PRIO, &s_task);
     ESP_RETURN_ON_FALSE(ok == pdPASS, ESP_ERR_NO_MEM, TAG, "sampler task");
@@ -157,6 +170,7 @@ void wsb_sampler_run_begin(uint32_t period_ms, uint16_t detail_every)
     s_since_detail = 0;
     s_sent = 0;
     s_dropped = 0;
+    s_detail_dropped = 0;
     s_active = true;
     xSemaphoreGive(s_lock);
     xTaskNotifyGive(s_task);
@@ -169,7 +183,12 @@ void wsb_sampler_run_end(uint32_t *sent, uint32_t *dropped)
     s_period_ms = CONFIG_WSBENCH_SAMPLE_PERIOD_MS;
     *sent = s_sent;
     *dropped = s_dropped;
+    uint32_t detail_dropped = s_detail_dropped;
     xSemaphoreGive(s_lock);
+    if (detail_dropped > 0) {
+        /* RunEnd has no field for them; the log line reaches the raw capture. */
+        ESP_LOGW(TAG, "%lu HeapDetail frames dropped on a full output ring", (unsigned long)detail_dropped);
+    }
 }
 
 uint32_t wsb_sampler_force(void)
@@ -207,9 +226,21 @@ void wsb_sampler_set_sessions(uint8_t open)
 
 void wsb_sampler_set_ws_task(TaskHandle_t task)
 {
-    xSemaphoreTake(s_lock, portMAX_DELAY);
+    xSemaphoreTake(s_ws_lock, portMAX_DELAY);
     s_ws_task = task;
-    xSemaphoreGive(s_lock);
+    xSemaphoreGive(s_ws_lock);
+}
+
+void wsb_sampler_clear_ws_task(TaskHandle_t task)
+{
+    if (task == NULL) {
+        return;
+    }
+    xSemaphoreTake(s_ws_lock, portMAX_DELAY);
+    if (s_ws_task == task) {
+        s_ws_task = NULL;
+    }
+    xSemaphoreGive(s_ws_lock);
 }
 
 size_t wsb_sampler_buffer_bytes(void)

@@ -41,10 +41,16 @@ struct wsb_session {
     wsb_session_kind_t kind;
     volatile state_t state;
     char label[16];     /* "ws", "ws[3]", "https[2]" (as the virtual board names them) */
-    char task_name[16]; /* websocket task name; static storage outlives the client */
+    char task_name[16]; /* websocket task name (config.task_name is kept as a pointer, not copied) */
     esp_websocket_client_handle_t ws;
     esp_http_client_handle_t http;
     TaskHandle_t waiter; /* task to notify when the connect attempt resolves */
+    /* The websocket task and its stack, recorded by the task itself in its
+     * first event (BEGIN, or BEFORE_CONNECT on components before 1.3.0).
+     * Only compared and reported as addresses: the task deletes itself when
+     * the connection ends (disable_auto_reconnect), so the handle may dangle. */
+    volatile TaskHandle_t task;
+    const void *volatile stack;
     int64_t t_start;
     volatile int64_t t_connected;
     volatile int32_t err;
@@ -74,23 +80,56 @@ static void resolve(wsb_session_t *s, state_t st, int32_t err)
     }
 }
 
-/* Runs in the websocket task. */
+/* The error of a DISCONNECTED event: the esp-tls error when the transport
+ * failed. esp_websocket_client fills error_handle's esp-tls fields only when
+ * error_type is WEBSOCKET_ERROR_TYPE_TCP_TRANSPORT (esp_websocket_client.c,
+ * esp_websocket_client_dispatch_event; the event data is not zeroed), and sets
+ * that type in esp_websocket_client_abort_connection just before it dispatches
+ * DISCONNECTED. The ERROR event that precedes it carries the previous type, so
+ * its esp-tls fields are not read here. */
+static int32_t disconnect_err(const esp_websocket_event_data_t *d)
+{
+    if (d && d->error_handle.error_type == WEBSOCKET_ERROR_TYPE_TCP_TRANSPORT &&
+        d->error_handle.esp_tls_last_esp_err != ESP_OK) {
+        return d->error_handle.esp_tls_last_esp_err;
+    }
+    return ESP_FAIL;
+}
+
+/* Runs in the websocket task. Never blocks: the sampler calls take a mutex
+ * the sampler holds only around one uxTaskGetStackHighWaterMark() call. */
 static void ws_event(void *arg, esp_event_base_t base, int32_t id, void *data)
 {
     (void)base;
     wsb_session_t *s = arg;
     const esp_websocket_event_data_t *d = data;
     switch (id) {
-    case WEBSOCKET_EVENT_CONNECTED:
-        resolve(s, ST_CONNECTED, 0);
+    case WEBSOCKET_EVENT_BEGIN:          /* once, first thing the task does (component >= 1.3.0) */
+    case WEBSOCKET_EVENT_BEFORE_CONNECT: /* before each connect (all versions) */
+        if (s->task == NULL) {
+            s->stack = pxTaskGetStackStart(NULL); /* NULL: the calling task (idf_additions.h) */
+            s->task = xTaskGetCurrentTaskHandle();
+            if (s->waiter) {
+                xTaskNotifyGive(s->waiter);
+            }
+        }
         break;
-    case WEBSOCKET_EVENT_ERROR:
-        resolve(s, ST_FAILED, d && d->error_handle.esp_tls_last_esp_err ? d->error_handle.esp_tls_last_esp_err : ESP_FAIL);
+    case WEBSOCKET_EVENT_CONNECTED:
+        if (s->idx == 0) {
+            /* Registered from inside the task, so the handle is valid until
+             * the DISCONNECTED / CLOSED / FINISH handler below clears it. */
+            wsb_sampler_set_ws_task(xTaskGetCurrentTaskHandle());
+        }
+        resolve(s, ST_CONNECTED, 0);
         break;
     case WEBSOCKET_EVENT_DISCONNECTED:
     case WEBSOCKET_EVENT_CLOSED:
+    case WEBSOCKET_EVENT_FINISH: /* the task is about to delete itself */
+        /* With auto-reconnect disabled each of these ends the task
+         * (esp_websocket_client_abort_connection sets run = false). */
+        wsb_sampler_clear_ws_task(xTaskGetCurrentTaskHandle());
         if (s->state == ST_CONNECTING) {
-            resolve(s, ST_FAILED, ESP_FAIL);
+            resolve(s, ST_FAILED, id == WEBSOCKET_EVENT_DISCONNECTED ? disconnect_err(d) : ESP_FAIL);
         } else if (s->state == ST_CONNECTED) {
             s->state = ST_DISCONNECTED; /* the scenario notices and reports it */
         }
@@ -101,7 +140,7 @@ static void ws_event(void *arg, esp_event_base_t base, int32_t id, void *data)
             s->hook(d->data_ptr, d->data_len, esp_timer_get_time());
         }
         break;
-    default:
+    default: /* ERROR: followed by DISCONNECTED, which carries the transport error */
         break;
     }
 }
@@ -177,18 +216,17 @@ static bool open_ws(wsb_session_t *s, const char *url, bool *fatal, char *why, s
         wsb_send_event(WSB_EV_CLIENT_DESTROYED, (int16_t)s->idx, 0, 0, 0, s->label, CONFIG_WSBENCH_OUT_WAIT_MS);
         return false;
     }
-    TaskHandle_t task = xTaskGetHandle(s->task_name);
-    if (task) {
-        StackType_t *stack = pxTaskGetStackStart(task);
-        wsb_send_event(WSB_EV_TASK_STARTED, (int16_t)s->idx,
-                       esp_ptr_external_ram(stack) ? WSB_HEAP_SPIRAM : WSB_HEAP_INTERNAL, 0,
-                       CONFIG_WSBENCH_WS_TASK_STACK, "websocket_task", CONFIG_WSBENCH_OUT_WAIT_MS);
-        if (s->idx == 0) {
-            wsb_sampler_set_ws_task(task);
-        }
-    }
-    /* Wait for the handler to resolve the attempt (notification), bounded. */
+    /* Wait (bounded) for the task's first event, which records its stack,
+     * then for the handler to resolve the attempt. */
     TickType_t deadline = xTaskGetTickCount() + pdMS_TO_TICKS(CONFIG_WSBENCH_CONNECT_TIMEOUT_MS);
+    while (s->stack == NULL && s->state == ST_CONNECTING && (int32_t)(deadline - xTaskGetTickCount()) > 0) {
+        ulTaskNotifyTake(pdTRUE, deadline - xTaskGetTickCount());
+    }
+    if (s->stack != NULL) {
+        wsb_send_event(WSB_EV_TASK_STARTED, (int16_t)s->idx,
+                       esp_ptr_external_ram(s->stack) ? WSB_HEAP_SPIRAM : WSB_HEAP_INTERNAL, 0,
+                       CONFIG_WSBENCH_WS_TASK_STACK, "websocket_task", CONFIG_WSBENCH_OUT_WAIT_MS);
+    }
     while (s->state == ST_CONNECTING && (int32_t)(deadline - xTaskGetTickCount()) > 0) {
         ulTaskNotifyTake(pdTRUE, deadline - xTaskGetTickCount());
     }
@@ -200,9 +238,7 @@ static bool open_ws(wsb_session_t *s, const char *url, bool *fatal, char *why, s
     s->state = ST_FAILED;
     ESP_LOGE(TAG, "%s: connect failed: %s", s->label, esp_err_to_name(code));
     fail_event(s, code);
-    if (s->idx == 0) {
-        wsb_sampler_set_ws_task(NULL);
-    }
+    wsb_sampler_clear_ws_task(s->task);
     esp_websocket_client_destroy(s->ws); /* stops the task first; we are not in its handler */
     wsb_send_event(WSB_EV_TASK_STOPPED, (int16_t)s->idx, 0, 0, 0, "websocket_task", CONFIG_WSBENCH_OUT_WAIT_MS);
     wsb_send_event(WSB_EV_CLIENT_DESTROYED, (int16_t)s->idx, 0, 0, 0, s->label, CONFIG_WSBENCH_OUT_WAIT_MS);
@@ -309,9 +345,7 @@ void wsb_session_close(wsb_session_t *s)
         return;
     }
     if (s->kind == WSB_SESSION_WS) {
-        if (s->idx == 0) {
-            wsb_sampler_set_ws_task(NULL); /* before the task goes away */
-        }
+        wsb_sampler_clear_ws_task(s->task); /* before the task goes away */
         if (esp_websocket_client_is_connected(s->ws)) {
             (void)esp_websocket_client_close(s->ws, pdMS_TO_TICKS(2000));
         }
