@@ -64,6 +64,11 @@ esp_err_t wsb_net_init(void)
 {
     s_net = xEventGroupCreate();
     ESP_RETURN_ON_FALSE(s_net, ESP_ERR_NO_MEM, TAG, "event group");
+    /* The Wi-Fi library logs "I (t) wifi:connected with <SSID>, aid = ..."
+     * at INFO under the tag "wifi" (see any station example's output); raw
+     * console bytes are kept in results, so the SSID would be too. WARN keeps
+     * its warnings and errors, which name no credentials. */
+    esp_log_level_set("wifi", ESP_LOG_WARN);
     ESP_RETURN_ON_ERROR(esp_netif_init(), TAG, "esp_netif_init");
     ESP_RETURN_ON_FALSE(esp_netif_create_default_wifi_sta(), ESP_FAIL, TAG, "wifi sta netif");
     wifi_init_config_t init = WIFI_INIT_CONFIG_DEFAULT();
