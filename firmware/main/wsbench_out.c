@@ -38,25 +38,29 @@
 static const char *TAG = "wsb_out";
 
 #define WRITER_STACK 2560
+/* Driver TX buffer: at least the largest frame (s_big), so that a frame is
+ * never refused for size by the USB-Serial-JTAG byte ring. */
+#define WRITER_TX_BUFFER 1024
 
 static RingbufHandle_t s_ring;
 static volatile uint32_t s_dropped_other;
 static SemaphoreHandle_t s_big_lock;
 /* Shared encode buffer for the larger messages (Hello, RunStart, RunEnd, Reply, Owners). */
 static uint8_t s_big[1024];
+_Static_assert(sizeof(s_big) <= WRITER_TX_BUFFER, "a frame must fit the driver's TX buffer");
 
 static esp_err_t console_driver_install(void)
 {
 #if WSB_CONSOLE_JTAG
     usb_serial_jtag_driver_config_t cfg = USB_SERIAL_JTAG_DRIVER_CONFIG_DEFAULT();
     cfg.rx_buffer_size = CONFIG_WSBENCH_CONSOLE_RX_BUFFER;
-    cfg.tx_buffer_size = 1024;
+    cfg.tx_buffer_size = WRITER_TX_BUFFER;
     ESP_RETURN_ON_ERROR(usb_serial_jtag_driver_install(&cfg), TAG, "usb_serial_jtag_driver_install");
     usb_serial_jtag_vfs_use_driver();
 #else
     const uart_port_t port = CONFIG_ESP_CONSOLE_UART_NUM;
     if (!uart_is_driver_installed(port)) {
-        ESP_RETURN_ON_ERROR(uart_driver_install(port, CONFIG_WSBENCH_CONSOLE_RX_BUFFER, 1024, 0, NULL, 0), TAG,
+        ESP_RETURN_ON_ERROR(uart_driver_install(port, CONFIG_WSBENCH_CONSOLE_RX_BUFFER, WRITER_TX_BUFFER, 0, NULL, 0), TAG,
                             "uart_driver_install");
     }
     uart_vfs_dev_use_driver(port);
@@ -67,7 +71,13 @@ static esp_err_t console_driver_install(void)
 static void write_frame(const uint8_t *data, size_t len)
 {
 #if WSB_CONSOLE_JTAG
-    /* All or nothing: the driver pushes the whole chunk into its ring or none. */
+    /* Not all or nothing: usb_serial_jtag_write_bytes first writes what fits
+     * into the idle hardware FIFO (up to 64 bytes), then waits for ring space
+     * for the rest with one xRingbufferSend (esp_driver_usb_serial_jtag,
+     * usb_serial_jtag.c). When that wait times out (no host reading) it
+     * returns 0 and the frame's head may already be on the wire: the host sees
+     * a truncated frame, which its CRC check rejects. Counted here. The TX ring
+     * (WRITER_TX_BUFFER) holds the largest frame, so a frame never fails for size. */
     if (usb_serial_jtag_write_bytes(data, len, pdMS_TO_TICKS(CONFIG_WSBENCH_WRITE_TIMEOUT_MS)) <= 0) {
         s_dropped_other++;
     }
