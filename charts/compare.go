@@ -47,7 +47,13 @@ func WriteComparison(ctx context.Context, path, baseDir, prDir string, base, pr 
 	return rundir.WriteFile(path, buf.Bytes(), 0o644)
 }
 
-func vkNoBranch(k analysis.VariantKey) analysis.VariantKey { k.Branch = ""; return k }
+// vkNoBranch drops what base and PR differ in, the branch and the component
+// behaviour, so a variant of one run pairs with the same variant of the
+// other (as analysis.Compare pairs groups).
+func vkNoBranch(k analysis.VariantKey) analysis.VariantKey {
+	k.Branch, k.Behaviour = "", ""
+	return k
+}
 
 func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *analysis.Summary) ([]Chart, error) {
 	var out []Chart
