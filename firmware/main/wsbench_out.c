@@ -1,12 +1,22 @@
 /*
  * Console transport. Frames are queued whole into a no-split ring buffer and a
- * writer task writes each with one driver call, so a frame is never
- * interleaved with log text (the driver holds its TX lock for a whole call,
- * and the console VFS is switched to the same driver). A full ring drops the
+ * writer task writes each with one call that excludes log text for its whole
+ * length, so a frame is never interleaved with log text. A full ring drops the
  * frame: the sampler never blocks on the host.
  *
- * Frames go through the UART / USB-Serial-JTAG driver, not stdout, so the
- * VFS newline conversion can never rewrite a 0x0A inside a frame.
+ * UART: frames go through uart_write_bytes(), which holds the driver's TX lock
+ * for the whole call; the console VFS is switched to the same driver and writes
+ * log text one uart_write_bytes() call per character, so log characters land
+ * between frames, never inside one. The driver never rewrites bytes.
+ *
+ * USB-Serial-JTAG: usb_serial_jtag_write_bytes() has no such lock (it writes
+ * the head of a buffer to an idle FIFO under a spinlock, then the rest to a
+ * ring; a log character written in between would land inside the frame:
+ * esp_driver_usb_serial_jtag src/usb_serial_jtag.c). Frames are therefore
+ * written through the USB-Serial-JTAG VFS (/dev/usbserjtag), whose write()
+ * holds the same write lock that the console's log output takes for each of
+ * its writes (src/usb_serial_jtag_vfs.c). That VFS converts '\n' unless its TX
+ * line ending is LF, which the defaults select (checked below).
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,9 +35,17 @@
 #include "wsbench_app.h"
 
 #if CONFIG_ESP_CONSOLE_USB_SERIAL_JTAG
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "driver/usb_serial_jtag.h"
 #include "driver/usb_serial_jtag_vfs.h"
 #define WSB_CONSOLE_JTAG 1
+/* The VFS's TX line ending follows the newlib stdout setting
+ * (usb_serial_jtag_vfs.c DEFAULT_TX_MODE); anything but LF rewrites 0x0A. */
+#if !CONFIG_NEWLIB_STDOUT_LINE_ENDING_LF
+#error "wsbench on USB-Serial-JTAG needs CONFIG_NEWLIB_STDOUT_LINE_ENDING_LF=y (frames must not be rewritten)"
+#endif
 #else
 #define WSB_CONSOLE_JTAG 0
 #if !CONFIG_ESP_CONSOLE_UART
@@ -38,16 +56,17 @@
 static const char *TAG = "wsb_out";
 
 #define WRITER_STACK 2560
-/* Driver TX buffer: at least the largest frame (s_big), so that a frame is
- * never refused for size by the USB-Serial-JTAG byte ring. */
+/* Driver TX buffer (bytes). */
 #define WRITER_TX_BUFFER 1024
 
 static RingbufHandle_t s_ring;
+#if WSB_CONSOLE_JTAG
+static int s_jtag_fd = -1; /* /dev/usbserjtag, opened for frames */
+#endif
 static volatile uint32_t s_dropped_other;
 static SemaphoreHandle_t s_big_lock;
 /* Shared encode buffer for the larger messages (Hello, RunStart, RunEnd, Reply, Owners). */
 static uint8_t s_big[1024];
-_Static_assert(sizeof(s_big) <= WRITER_TX_BUFFER, "a frame must fit the driver's TX buffer");
 
 static esp_err_t console_driver_install(void)
 {
@@ -57,6 +76,9 @@ static esp_err_t console_driver_install(void)
     cfg.tx_buffer_size = WRITER_TX_BUFFER;
     ESP_RETURN_ON_ERROR(usb_serial_jtag_driver_install(&cfg), TAG, "usb_serial_jtag_driver_install");
     usb_serial_jtag_vfs_use_driver();
+    /* Registered at startup when it is the console (usb_serial_jtag_vfs.c init_vfs_usj). */
+    s_jtag_fd = open("/dev/usbserjtag", O_WRONLY);
+    ESP_RETURN_ON_FALSE(s_jtag_fd >= 0, ESP_FAIL, TAG, "open /dev/usbserjtag");
 #else
     const uart_port_t port = CONFIG_ESP_CONSOLE_UART_NUM;
     if (!uart_is_driver_installed(port)) {
@@ -71,14 +93,12 @@ static esp_err_t console_driver_install(void)
 static void write_frame(const uint8_t *data, size_t len)
 {
 #if WSB_CONSOLE_JTAG
-    /* Not all or nothing: usb_serial_jtag_write_bytes first writes what fits
-     * into the idle hardware FIFO (up to 64 bytes), then waits for ring space
-     * for the rest with one xRingbufferSend (esp_driver_usb_serial_jtag,
-     * usb_serial_jtag.c). When that wait times out (no host reading) it
-     * returns 0 and the frame's head may already be on the wire: the host sees
-     * a truncated frame, which its CRC check rejects. Counted here. The TX ring
-     * (WRITER_TX_BUFFER) holds the largest frame, so a frame never fails for size. */
-    if (usb_serial_jtag_write_bytes(data, len, pdMS_TO_TICKS(CONFIG_WSBENCH_WRITE_TIMEOUT_MS)) <= 0) {
+    /* One VFS write: log output waits for the whole frame. Per byte, the VFS
+     * driver path tries a non-blocking send, then once blocks up to 50 ms and
+     * from then on drops bytes while no host reads (usbjtag_tx_char_via_driver):
+     * a frame cut that way fails the host's CRC check. write() reports the full
+     * size even then, so such losses are not counted here. */
+    if (write(s_jtag_fd, data, len) != (ssize_t)len) {
         s_dropped_other++;
     }
 #else
@@ -162,7 +182,8 @@ void wsb_out_flush(uint32_t timeout_ms)
     /* ...and the UART has shifted the last byte out. */
     (void)uart_wait_tx_done(CONFIG_ESP_CONSOLE_UART_NUM, pdMS_TO_TICKS(timeout_ms));
 #else
-    vTaskDelay(pdMS_TO_TICKS(20));
+    /* ...and the driver has handed its buffer to the host (bounded by the VFS at 50 ms). */
+    (void)fsync(s_jtag_fd);
 #endif
 }
 
