@@ -264,7 +264,12 @@ static void on_echo(const char *data, int len, int64_t t_recv_us)
         wsb_send_event(WSB_EV_HANDLER_LATENCY, 0, 0, lat, 0, "", 0);
         return;
     }
-    /* Queued: copy the data into the queue and return at once. */
+    /* Queued: copy the data into the queue and return at once. The queue is
+     * created after the session connects, before the first message is sent;
+     * an echo can only answer a sent message, but never hand xQueueSend NULL. */
+    if (s_work_q == NULL) {
+        return;
+    }
     if (xQueueSend(s_work_q, &item, 0) != pdTRUE) {
         uint32_t lat = (uint32_t)(esp_timer_get_time() - item.t_sent_us);
         wsb_send_event(WSB_EV_HANDLER_LATENCY, 0, ESP_ERR_TIMEOUT, lat, 0, "", 0);
