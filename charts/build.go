@@ -506,7 +506,10 @@ func costChart(metric string) func(*analysis.Summary) (Chart, bool) {
 
 // catLabel shows every category label, wrapped to the width a category gets.
 func catLabel(cats []string) *opts.AxisLabel {
-	return &opts.AxisLabel{Interval: "0", Width: max(70, 1000/max(len(cats), 1)-12), Overflow: "break", LineHeight: "14"}
+	// No LineHeight: go-echarts writes it as a string ("14"), and echarts
+	// then lays out wrapped labels wrongly (the axis jumps to the top of the
+	// grid and the first line of every label disappears).
+	return &opts.AxisLabel{Interval: "0", Width: max(70, 1000/max(len(cats), 1)-12), Overflow: "break"}
 }
 
 // noLegend hides the legend of a one-series chart (the title says it all).

@@ -3,6 +3,7 @@ package charts
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/wsbench/wsbench/analysis"
@@ -67,6 +68,54 @@ func TestComparisonPairsVariantsAcrossBranches(t *testing.T) {
 					if _, ok := d.Value.(float64); !ok {
 						t.Errorf("series %s, category %s: value %v, want a number", sr.Name, got.XAxis[0].Data[i], d.Value)
 					}
+				}
+			}
+		})
+	}
+}
+
+// TestChartOptionsHaveNumericLineHeights: echarts mislays wrapped axis
+// labels whose lineHeight is a string (go-echarts' AxisLabel.LineHeight
+// is one), so no chart of a report or a comparison may carry one.
+func TestChartOptionsHaveNumericLineHeights(t *testing.T) {
+	dir, s := fixtureRun(t, 20)
+	report, err := Build(context.Background(), dir, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmp, err := comparisonCharts(context.Background(), dir, dir, s, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(path string, v any, bad *[]string)
+	walk = func(path string, v any, bad *[]string) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				if _, isString := e.(string); isString && k == "lineHeight" {
+					*bad = append(*bad, path+"."+k)
+				}
+				walk(path+"."+k, e, bad)
+			}
+		case []any:
+			for i, e := range v {
+				walk(fmt.Sprintf("%s[%d]", path, i), e, bad)
+			}
+		}
+	}
+	for _, set := range []struct {
+		name   string
+		charts []Chart
+	}{{"report", report}, {"comparison", cmp}} {
+		t.Run(set.name, func(t *testing.T) {
+			if len(set.charts) == 0 {
+				t.Fatal("no charts")
+			}
+			for _, c := range set.charts {
+				var bad []string
+				walk(c.ID, c.Option, &bad)
+				if len(bad) > 0 {
+					t.Errorf("string lineHeight at %v", bad)
 				}
 			}
 		})
