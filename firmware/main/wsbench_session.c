@@ -268,6 +268,10 @@ static bool open_https(wsb_session_t *s, const char *url, char *why, size_t why_
         .timeout_ms = CONFIG_WSBENCH_CONNECT_TIMEOUT_MS,
         .event_handler = http_event,
         .user_data = s,
+        /* TCP keep-alive probes (esp_http_client_config_t: idle/interval/count,
+         * default 5 s / 5 s / 3), which notice a dead peer. HTTP keep-alive
+         * itself needs no option: esp_http_client reuses the connection for
+         * the next perform while the server keeps it open. */
         .keep_alive_enable = true,
     };
     s->state = ST_CONNECTING;
