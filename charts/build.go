@@ -75,6 +75,15 @@ func optionOf(c interface {
 	if t, ok := m["title"].(map[string]any); ok && t["text"] == nil {
 		delete(m, "title")
 	}
+	// Wrapped category labels get a numeric line height (see catLabel).
+	xs, _ := m["xAxis"].([]any)
+	for _, x := range xs {
+		if ax, ok := x.(map[string]any); ok {
+			if al, ok := ax["axisLabel"].(map[string]any); ok && al["overflow"] == "break" {
+				al["lineHeight"] = 14
+			}
+		}
+	}
 	return m
 }
 
@@ -506,9 +515,10 @@ func costChart(metric string) func(*analysis.Summary) (Chart, bool) {
 
 // catLabel shows every category label, wrapped to the width a category gets.
 func catLabel(cats []string) *opts.AxisLabel {
-	// No LineHeight: go-echarts writes it as a string ("14"), and echarts
-	// then lays out wrapped labels wrongly (the axis jumps to the top of the
-	// grid and the first line of every label disappears).
+	// No LineHeight here: go-echarts writes it as a string ("14"), and
+	// echarts then lays out wrapped labels wrongly (the axis jumps to the top
+	// of the grid and the first line of every label disappears); optionOf
+	// sets it as a number.
 	return &opts.AxisLabel{Interval: "0", Width: max(70, 1000/max(len(cats), 1)-12), Overflow: "break"}
 }
 
