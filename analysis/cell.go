@@ -369,6 +369,14 @@ func LeakMetric(x, y []float64) (Metric, error) {
 		return Metric{}, err
 	}
 	sig := fit.ExcludesZero()
-	return Metric{Name: MetricLeakPerCycle, Unit: UnitBytesCycle, Value: -fit.Slope,
-		Lo: Float(-fit.SlopeHi), Hi: Float(-fit.SlopeLo), Confidence: Confidence, N: fit.N, Significant: &sig}, nil
+	return Metric{Name: MetricLeakPerCycle, Unit: UnitBytesCycle, Value: negate(fit.Slope),
+		Lo: Float(negate(fit.SlopeHi)), Hi: Float(negate(fit.SlopeLo)), Confidence: Confidence, N: fit.N, Significant: &sig}, nil
+}
+
+// negate returns -v, but 0 for 0: a flat fit is "0 B/cycle", not "-0".
+func negate(v float64) float64 {
+	if v == 0 {
+		return 0
+	}
+	return -v
 }
