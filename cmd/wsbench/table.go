@@ -117,8 +117,12 @@ func printSummaryTable(w io.Writer, s *analysis.Summary) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t", r.key.Board, r.key.Variant, costStr, fixedStr)
 		for _, n := range ns {
 			if g := r.sweep[n]; g != nil {
-				m, _ := g.Metric(analysis.MetricInternalFreeSteady)
-				fmt.Fprintf(tw, "%s\t", kb(m.Value))
+				// A group without a steady figure (its cells failed) shows "-", not "0.0 KB".
+				if m, ok := g.Metric(analysis.MetricInternalFreeSteady); ok {
+					fmt.Fprintf(tw, "%s\t", kb(m.Value))
+				} else {
+					fmt.Fprint(tw, "-\t")
+				}
 			} else {
 				fmt.Fprint(tw, "-\t")
 			}

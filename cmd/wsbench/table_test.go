@@ -49,3 +49,30 @@ func TestSummaryTable(t *testing.T) {
 		t.Errorf("row of the churn-only variant: %q", lines[2])
 	}
 }
+
+func TestSummaryTableShowsNoFigureForFailedGroups(t *testing.T) {
+	nan := analysis.Float(math.NaN())
+	tests := []struct {
+		name    string
+		metrics []analysis.Metric
+		want    string
+	}{
+		{"steady figure", []analysis.Metric{{Name: analysis.MetricInternalFreeSteady, Value: 150 * 1024, Lo: nan, Hi: nan}}, "150.0"},
+		{"cells failed: no steady figure", []analysis.Metric{{Name: analysis.MetricInternalFreeMin, Value: 140 * 1024, Lo: nan, Hi: nan}}, "-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &analysis.Summary{Groups: []analysis.GroupResult{{Key: analysis.Key{Board: "s3", Variant: "both-ext", Scenario: "sweep", N: 1}, Metrics: tt.metrics}}}
+			var b bytes.Buffer
+			printSummaryTable(&b, s)
+			lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+			if len(lines) != 2 {
+				t.Fatalf("want a header and one row:\n%s", b.String())
+			}
+			// Fields: board, variant, per-session, fixed, steady free n=1 ("150.0 KB" is two), ...
+			if f := strings.Fields(lines[1]); len(f) < 5 || f[4] != tt.want {
+				t.Errorf("steady free n=1 column: row %q, want %q", lines[1], tt.want)
+			}
+		})
+	}
+}
