@@ -242,6 +242,19 @@ func Compare(base, pr *Summary, th Thresholds) *Comparison {
 		}
 	}
 	failureRows(c, base, pr, len(th.Gates) > 0)
+	untested, example := 0, ""
+	for _, r := range c.Rows {
+		if tooFewToTest(r) {
+			if untested == 0 {
+				example = fmt.Sprintf("%s %s, n=%d+%d", r.Metric, r.Key, r.OldN, r.NewN)
+			}
+			untested++
+		}
+	}
+	if untested > 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%d of %d figures have too few repetitions for the test to reach alpha %.2f (e.g. %s): their \"~\" means untested, not unchanged; run more repetitions (6 or more)",
+			untested, len(c.Rows), c.Alpha, example))
+	}
 	sort.SliceStable(c.Rows, func(i, j int) bool {
 		if c.Rows[i].Metric != c.Rows[j].Metric {
 			return c.Rows[i].Metric < c.Rows[j].Metric

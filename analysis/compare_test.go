@@ -305,3 +305,35 @@ func TestCompareAcrossBehavioursReportsNewlyFailingCells(t *testing.T) {
 		t.Errorf("no gate given, yet failed: %v", c.Failures)
 	}
 }
+
+func TestCompareWarnsWhenRepetitionsCannotReachSignificance(t *testing.T) {
+	mk := func(vals []float64) *analysis.Summary {
+		k := analysis.Key{Board: "s3", Variant: "int", Scenario: "churn", N: 1}
+		return &analysis.Summary{Groups: []analysis.GroupResult{{Key: k, Metrics: []analysis.Metric{{Name: analysis.MetricLeakPerCycle, Unit: analysis.UnitBytesCycle,
+			Value: vals[0], Values: vals, N: len(vals), Lo: analysis.Float(math.NaN()), Hi: analysis.Float(math.NaN())}}}}}
+	}
+	tests := []struct {
+		name     string
+		old, new []float64
+		warn     bool
+	}{
+		{"3+3 repetitions: a 68 B/cycle leak cannot be significant", []float64{0, 0, 0}, []float64{68, 68, 68}, true},
+		{"6+6 repetitions: testable", []float64{0, 0, 0, 0, 0, 0}, []float64{68, 68, 68, 68, 68, 68}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := analysis.Compare(mk(tt.old), mk(tt.new), analysis.Thresholds{})
+			got := strings.Contains(strings.Join(c.Warnings, "\n"), "untested, not unchanged")
+			if got != tt.warn {
+				t.Errorf("warnings %q: untested warning %v, want %v", c.Warnings, got, tt.warn)
+			}
+			var md bytes.Buffer
+			if err := analysis.WriteMarkdown(&md, c); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(md.String(), "untested, not unchanged") != tt.warn {
+				t.Errorf("markdown and warning disagree:\n%s", md.String())
+			}
+		})
+	}
+}
