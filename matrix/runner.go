@@ -121,6 +121,33 @@ func Run(ctx context.Context, f *File, opt Options) (*Result, error) {
 	if opt.HelloTimeout == 0 {
 		opt.HelloTimeout = 15 * time.Second
 	}
+	var old rundir.Manifest
+	if opt.Resume {
+		var err error
+		if old, err = rundir.ReadManifest(opt.RunDir); err != nil {
+			return nil, fmt.Errorf("resume %s: %w", opt.RunDir, err)
+		}
+		// A shard resumes as the same shard: without this, resuming a shard
+		// ran every cell of the matrix and merge refused the result.
+		var was [2]int
+		if old.Shard != "" {
+			i, n, err := ParseShard(old.Shard)
+			if err != nil {
+				return nil, fmt.Errorf("resume %s: manifest: %w", opt.RunDir, err)
+			}
+			was = [2]int{i, n}
+		}
+		switch {
+		case opt.Shard == was:
+		case opt.Shard == [2]int{}:
+			opt.Shard = was
+		case old.Shard == "":
+			return nil, fmt.Errorf("resume %s: the run is not a shard; resume it without a shard", opt.RunDir)
+		default:
+			return nil, fmt.Errorf("resume %s: the run is shard %s, not %d/%d", opt.RunDir, old.Shard, opt.Shard[0], opt.Shard[1])
+		}
+		opt.Manifest.Shard = old.Shard
+	}
 	cells := f.Cells()
 	if opt.Shard[1] > 0 {
 		var err error
@@ -141,10 +168,6 @@ func Run(ctx context.Context, f *File, opt Options) (*Result, error) {
 			if c.Status == rundir.StatusOK || c.Status == rundir.StatusFailed {
 				done[c.ID] = c
 			}
-		}
-		old, err := rundir.ReadManifest(opt.RunDir)
-		if err != nil {
-			return nil, fmt.Errorf("resume %s: %w", opt.RunDir, err)
 		}
 		if old.MatrixHash != "" && opt.Manifest.MatrixHash != "" && old.MatrixHash != opt.Manifest.MatrixHash {
 			return nil, fmt.Errorf("resume %s: the run used a different matrix (hash %s, now %s)", opt.RunDir, old.MatrixHash, opt.Manifest.MatrixHash)

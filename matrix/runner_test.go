@@ -324,3 +324,68 @@ func (d *lazyDevice) Boot(ctx context.Context, send func(wire.Command) error) er
 	d.board = d.mk(0)
 	return d.fakeDevice.Boot(ctx, send)
 }
+
+func TestResumeKeepsTheShard(t *testing.T) {
+	run := func(dir string, shard [2]int, manifestShard string, resume bool) (*Result, error) {
+		f, err := Parse("small.yaml", []byte(smallMatrix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var runs atomic.Int32
+		return Run(context.Background(), f, Options{
+			RunDir: dir, Resume: resume, Shard: shard, Manifest: rundir.Manifest{RunID: "t", MatrixHash: "h", Shard: manifestShard},
+			Peer:         PeerURLs{WSURL: "wss://127.0.0.1:1/ws", HTTPSURL: "https://127.0.0.1:1/"},
+			HelloTimeout: 500 * time.Millisecond,
+			NewDevice: func(b Board, slot int) (Device, error) {
+				return &fakeDevice{name: fmt.Sprintf("%s#%d", b.Name, slot), board: fakeBoard{runs: &runs}}, nil
+			},
+			StartCapture: startPipeCapture,
+		})
+	}
+	tests := []struct {
+		name       string
+		first      [2]int // shard of the first run ({0,0}: whole matrix)
+		resume     [2]int // shard given on resume
+		wantCells  int    // cells of the resumed run; 0 with wantErr
+		wantErr    string
+		wantOnDisk string // manifest shard after resume
+	}{
+		{"shard resumed without --shard stays the shard", [2]int{1, 2}, [2]int{}, 4, "", "1/2"},
+		{"shard resumed with its own --shard", [2]int{2, 2}, [2]int{2, 2}, 4, "", "2/2"},
+		{"shard resumed as another shard", [2]int{1, 2}, [2]int{2, 2}, 0, "the run is shard 1/2, not 2/2", ""},
+		{"whole run resumed as a shard", [2]int{}, [2]int{1, 2}, 0, "the run is not a shard", ""},
+		{"whole run resumed whole", [2]int{}, [2]int{}, 8, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ms := ""
+			if tt.first[1] > 0 {
+				ms = fmt.Sprintf("%d/%d", tt.first[0], tt.first[1])
+			}
+			if _, err := run(dir, tt.first, ms, false); err != nil {
+				t.Fatal(err)
+			}
+			res, err := run(dir, tt.resume, "", true)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Cells) != tt.wantCells {
+				t.Errorf("resumed run has %d cells, want %d", len(res.Cells), tt.wantCells)
+			}
+			man, err := rundir.ReadManifest(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if man.Shard != tt.wantOnDisk {
+				t.Errorf("manifest shard %q after resume, want %q", man.Shard, tt.wantOnDisk)
+			}
+		})
+	}
+}
