@@ -45,7 +45,7 @@ example a pull-request branch of esp-protocols) instead of the registry release.
 	f.StringVar(&o.Variant, "variant", "", "firmware variant (variants/<name>.defaults)")
 	f.StringVar(&o.ComponentPath, "component-path", "", "local esp_websocket_client checkout to build against")
 	f.StringVar(&o.Behaviour, "behaviour", "", "placement behaviour of that checkout: fallback (PR 980) or strict (PR 1117)")
-	f.StringVar(&o.PeerCA, "peer-ca", "", "CA of the peer server to embed (default: firmware/main/certs/peer_ca.pem, else the one `wsbench serve` generated)")
+	f.StringVar(&o.PeerCA, "peer-ca", "", "CA of the peer server to embed (default: firmware/main/certs/peer_ca.pem, else the one 'wsbench serve' generated)")
 	f.StringVar(&o.Project, "project", "firmware", "ESP-IDF project directory")
 	f.StringVar(&o.BuildRoot, "build-root", "", "directory for build/<target>/<variant> (default <project>/build)")
 	f.StringVar(&o.IDFPy, "idf-py", "", "idf.py to run (default: from PATH, then $IDF_PATH/tools)")
