@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strconv"
@@ -173,6 +174,9 @@ func Parse(name string, b []byte) (*File, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &ParseError{name, 0, "the file is empty: a matrix names boards, variants and scenarios (see wsbench run --print-default)"}
+		}
 		return nil, yamlError(name, err)
 	}
 	var root yaml.Node

@@ -59,6 +59,8 @@ scenarios:
 		{"bad behaviour", base + "component:\n  behaviour: maybe\n", ":10: component.behaviour"},
 		{"unknown variant in scenario", base + "    variants: [nope]\n", ":9: scenario \"sweep\": unknown variant \"nope\""},
 		{"unknown virtual profile", strings.Replace(base, "esp32s3-n8r8", "esp32s3-n8r9", 1), ":3: board \"a\": unknown board profile \"esp32s3-n8r9\""},
+		{"empty file", "", ": the file is empty"},
+		{"only a comment", "# nothing yet\n", ": the file is empty"},
 		{"wrong type", strings.Replace(base, "n: [0, 1]", "n: lots", 1), ":8:"},
 	}
 	for _, tt := range tests {
