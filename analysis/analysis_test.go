@@ -347,3 +347,38 @@ func TestAnalyzeRunHonoursContext(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+func TestRunWarnsAboutFailedCells(t *testing.T) {
+	tests := []struct {
+		name   string
+		failed int
+		want   string // first run warning starts with; "" for none about failures
+	}{
+		{"no failed cell", 0, ""},
+		{"two failed cells", 2, "2 of 4 cells failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cells := synth.Sweep("esp32s3-n8r8", []string{"int"}, map[string]uint32{"int": 20000}, []int{1, 4}, 2, 0)
+			for i := 0; i < tt.failed; i++ {
+				cells[i].Cell.Status, cells[i].Cell.Reason = rundir.StatusFailed, "esp_websocket_client_init returned NULL"
+			}
+			s, _ := analyze(t, cells)
+			var about []string
+			for _, w := range s.Warnings {
+				if strings.Contains(w, "cells failed") {
+					about = append(about, w)
+				}
+			}
+			if tt.want == "" {
+				if len(about) > 0 {
+					t.Errorf("warnings about failures in a run without any: %q", about)
+				}
+				return
+			}
+			if len(s.Warnings) == 0 || !strings.HasPrefix(s.Warnings[0], tt.want) || !strings.Contains(s.Warnings[0], "esp_websocket_client_init returned NULL") {
+				t.Errorf("first warning of %q: want one starting %q with the reason", s.Warnings, tt.want)
+			}
+		})
+	}
+}

@@ -38,6 +38,20 @@ func AnalyzeRun(ctx context.Context, runDir string) (*Summary, error) {
 		}
 		s.Cells = append(s.Cells, r)
 	}
+	// Failed cells first: a run whose cells failed has fewer figures, and
+	// the report and the terminal show the first warning.
+	failed, example := 0, ""
+	for _, c := range s.Cells {
+		if c.Status == rundir.StatusFailed {
+			if failed == 0 {
+				example = c.ID + ": " + c.Reason
+			}
+			failed++
+		}
+	}
+	if failed > 0 {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%d of %d cells failed and have no figures beyond what they captured, e.g. %s", failed, len(s.Cells), example))
+	}
 	s.Groups = GroupCells(s.Cells)
 	few := 0
 	for _, g := range s.Groups {
