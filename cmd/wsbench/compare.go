@@ -44,7 +44,10 @@ too few repetitions to test it (then the change alone decides).`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			th := analysis.DefaultThresholds()
-			if alpha > 0 {
+			if cmd.Flags().Changed("alpha") {
+				if !(alpha > 0 && alpha < 1) {
+					return fmt.Errorf("--alpha %v: want a significance level between 0 and 1, e.g. 0.05", alpha)
+				}
 				th.Alpha = alpha
 			}
 			for _, f := range failOn {

@@ -136,3 +136,31 @@ func TestReportCompareExport(t *testing.T) {
 		}
 	})
 }
+
+func TestCompareRejectsImpossibleAlpha(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run")
+	if err := synth.WriteRun(run, synth.Sweep("esp32s3-n8r8", []string{"a"}, map[string]uint32{"a": 20000}, []int{1, 4}, 2, 0)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		alpha   string
+		wantErr bool
+	}{
+		{"0.05", false},
+		{"0.2", false},
+		{"0", true},
+		{"1", true},
+		{"2", true},
+		{"-0.05", true},
+		{"NaN", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.alpha, func(t *testing.T) {
+			_, err := execute(t, "compare", run, run, "--alpha", tt.alpha)
+			if (err != nil) != tt.wantErr || (err != nil && !strings.Contains(err.Error(), "--alpha")) {
+				t.Errorf("--alpha %s: err %v, want error %v", tt.alpha, err, tt.wantErr)
+			}
+		})
+	}
+}
