@@ -75,6 +75,11 @@ type Comparison struct {
 // Failed reports whether any gate failed.
 func (c *Comparison) Failed() bool { return len(c.Failures) > 0 }
 
+// NothingCompared is the failure of a gated comparison in which no cell
+// group of the base matches one of the PR: its gates would pass having
+// tested nothing, and a CI job comparing the wrong runs would stay green.
+const NothingCompared = "no cell group of BASE matches one of PR (board, variant, scenario, N): are they runs of the same matrix?"
+
 // unbranched drops what tells the two sides of a comparison apart: the
 // branch label and the component's placement behaviour (comparing PR 980's
 // fallback with PR 1117's strict behaviour is a branch comparison).
@@ -242,6 +247,9 @@ func Compare(base, pr *Summary, th Thresholds) *Comparison {
 		}
 	}
 	failureRows(c, base, pr, len(th.Gates) > 0)
+	if len(th.Gates) > 0 && len(c.Rows) == 0 {
+		c.Failures = append(c.Failures, NothingCompared)
+	}
 	untested, example := 0, ""
 	for _, r := range c.Rows {
 		if tooFewToTest(r) {

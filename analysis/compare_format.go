@@ -197,6 +197,10 @@ func WriteJUnit(w io.Writer, c *Comparison) error {
 			}
 		}
 		for _, f := range c.Failures {
+			if f == NothingCompared {
+				s.Cases = append(s.Cases, junitCase{Name: g + ": nothing compared", Classname: "wsbench.gate",
+					Failure: &junitFailure{Message: f, Type: "wsbench.gate"}})
+			}
 			if strings.HasPrefix(f, g+": PR cell ") {
 				s.Cases = append(s.Cases, junitCase{Name: strings.TrimPrefix(f, g+": "), Classname: "wsbench.gate.leak_per_cycle",
 					Failure: &junitFailure{Message: f, Type: "wsbench.gate"}})

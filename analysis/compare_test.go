@@ -337,3 +337,31 @@ func TestCompareWarnsWhenRepetitionsCannotReachSignificance(t *testing.T) {
 		})
 	}
 }
+
+func TestGatedCompareOfUnrelatedRunsFails(t *testing.T) {
+	mk := func(board string) *analysis.Summary {
+		k := analysis.Key{Board: board, Variant: "int", Scenario: "sweep", N: 1}
+		nan := analysis.Float(math.NaN())
+		return &analysis.Summary{Groups: []analysis.GroupResult{{Key: k, Metrics: []analysis.Metric{
+			{Name: analysis.MetricInternalFreeSteady, Value: 1, Values: []float64{1, 1, 1}, N: 3, Lo: nan, Hi: nan}}}}}
+	}
+	gate, err := analysis.ParseGate("internal_free_steady:-1KB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := analysis.Compare(mk("esp32s3"), mk("esp32"), analysis.Thresholds{Gates: []analysis.Gate{gate}})
+	if !c.Failed() || c.Failures[len(c.Failures)-1] != analysis.NothingCompared {
+		t.Fatalf("failures %v, want %q", c.Failures, analysis.NothingCompared)
+	}
+	var junit bytes.Buffer
+	if err := analysis.WriteJUnit(&junit, c); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(junit.String(), `failures="1"`) {
+		t.Errorf("JUnit does not fail:\n%s", junit.String())
+	}
+	// Ungated, the same comparison only reports what it could not match.
+	if c := analysis.Compare(mk("esp32s3"), mk("esp32"), analysis.Thresholds{}); c.Failed() {
+		t.Errorf("ungated comparison failed: %v", c.Failures)
+	}
+}
