@@ -194,6 +194,10 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 			}
 			out := cmd.OutOrStdout()
 			printCellCounts(out, res)
+			if counts := res.Counts(); len(res.Cells) > 0 && counts[rundir.StatusOK] == 0 {
+				// Nothing was measured: a CI job must not go green on it.
+				return &exitError{code: 1, err: fmt.Errorf("all %d cells failed; nothing was measured (first: %s)", len(res.Cells), res.Cells[0].Reason)}
+			}
 			if noReport {
 				return runErr
 			}
