@@ -2,6 +2,7 @@ package matrix
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -36,9 +37,10 @@ func runCell(ctx context.Context, dev Device, c rundir.Cell, opt Options) rundir
 		}
 		return c
 	}
-	// A cell that runs again starts from an empty directory.
-	if err := os.RemoveAll(dir); err != nil {
-		return finish(rundir.StatusFailed, fmt.Sprintf("clear cell directory: %v", err))
+	// A cell that runs again starts from an empty directory; what an earlier
+	// attempt captured (an interrupted or crashed run) is kept, moved aside.
+	if err := keepEarlierAttempt(opt.RunDir, c.ID); err != nil {
+		return finish(rundir.StatusFailed, err.Error())
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return finish(rundir.StatusFailed, fmt.Sprintf("create cell directory: %v", err))
@@ -238,6 +240,25 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 			}
 		}
 	}
+}
+
+// keepEarlierAttempt moves the directory of an earlier attempt at a cell,
+// if there is one, to <run>/attempts/<id>-<time>, outside cells/ so that it
+// is never taken for the cell's data. Captured bytes are never deleted.
+func keepEarlierAttempt(run, id string) error {
+	dir := rundir.CellDir(run, id)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	attempts := filepath.Join(run, rundir.AttemptsDir)
+	if err := os.MkdirAll(attempts, 0o755); err != nil {
+		return fmt.Errorf("keep earlier attempt of %s: %w", id, err)
+	}
+	dst := filepath.Join(attempts, id+"-"+time.Now().UTC().Format("20060102T150405.000000000"))
+	if err := os.Rename(dir, dst); err != nil {
+		return fmt.Errorf("keep earlier attempt of %s: %w", id, err)
+	}
+	return nil
 }
 
 // awaitReply waits for the board's Reply to cmd.

@@ -312,6 +312,15 @@ func TestRunnerInterruptAndResume(t *testing.T) {
 	if err != nil || len(onDisk) != 8 {
 		t.Fatalf("cells on disk: %d, %v", len(onDisk), err)
 	}
+	// The interrupted attempt was kept aside, not deleted.
+	kept, err := filepath.Glob(filepath.Join(dir, rundir.AttemptsDir, "*", rundir.CellFile))
+	if err != nil || len(kept) != 1 {
+		t.Fatalf("earlier attempts kept: %v, %v; want the one interrupted cell", kept, err)
+	}
+	var old rundir.Cell
+	if err := rundir.ReadJSON(kept[0], &old); err != nil || old.Status != rundir.StatusInterrupted {
+		t.Fatalf("kept attempt: %+v, %v", old, err)
+	}
 }
 
 // lazyDevice picks the fake board's behaviour when the cell boots.

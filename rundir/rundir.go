@@ -14,6 +14,7 @@
 //	    console.log            console lines with host timestamps
 //	    capture.json           collector counters
 //	  firmware/<target>__<variant>__<behaviour>.size.json   static memory of each flashed image
+//	  attempts/<cell-id>-<time>/  an earlier, interrupted attempt at a cell, kept as it was
 package rundir
 
 import (
@@ -34,13 +35,16 @@ const (
 	SummaryFile  = "summary.json"
 	ReportFile   = "report.html"
 	CellsDir     = "cells"
-	CellFile     = "cell.json"
-	RawFile      = "raw.bin"
-	IndexFile    = "raw.idx"
-	RecordsFile  = "records.msgp"
-	ConsoleFile  = "console.log"
-	CaptureFile  = "capture.json"
-	PeerFile     = "peer.json"
+	// AttemptsDir keeps the cell directories of earlier attempts at cells
+	// that ran again (after an interruption): attempts/<cell-id>-<time>/.
+	AttemptsDir = "attempts"
+	CellFile    = "cell.json"
+	RawFile     = "raw.bin"
+	IndexFile   = "raw.idx"
+	RecordsFile = "records.msgp"
+	ConsoleFile = "console.log"
+	CaptureFile = "capture.json"
+	PeerFile    = "peer.json"
 	// FirmwareDir holds the static memory report (`idf.py size --format
 	// json2`) of every image a run flashed: <target>__<variant>__<behaviour>.size.json.
 	FirmwareDir = "firmware"
