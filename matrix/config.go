@@ -386,6 +386,9 @@ func (f *File) check(name string, root *yaml.Node) error {
 		default:
 			return bad(fmt.Sprintf("scenario %q: scenario %q: want sweep, churn or handler", s.Name, s.Scenario), "scenarios", i, "scenario")
 		}
+		if s.N != nil && len(s.N) == 0 {
+			return bad(fmt.Sprintf("scenario %q: n is an empty list (leave it out for the default)", s.Name), "scenarios", i, "n")
+		}
 		if len(s.N) == 0 {
 			s.N = []int{1}
 			if s.Scenario == wire.ScenarioHandler {
@@ -410,6 +413,15 @@ func (f *File) check(name string, root *yaml.Node) error {
 		}
 		if s.Baseline < 0 || s.Window < 0 || s.Work < 0 || s.Every < 0 {
 			return bad(fmt.Sprintf("scenario %q: durations must not be negative", s.Name), "scenarios", i)
+		}
+		for _, d := range []struct {
+			key string
+			v   Duration
+			max time.Duration
+		}{{"baseline", s.Baseline, 24 * time.Hour}, {"window", s.Window, 24 * time.Hour}, {"work", s.Work, 10 * time.Minute}, {"every", s.Every, 10 * time.Minute}} {
+			if d.v.D() > d.max {
+				return bad(fmt.Sprintf("scenario %q: %s %s is longer than %s", s.Name, d.key, d.v.D(), d.max), "scenarios", i, d.key)
+			}
 		}
 		if s.Window.D() < f.SamplePeriod.D() {
 			return bad(fmt.Sprintf("scenario %q: window %s is shorter than sample_period %s", s.Name, s.Window.D(), f.SamplePeriod.D()), "scenarios", i, "window")

@@ -62,6 +62,8 @@ scenarios:
 		{"empty file", "", ": the file is empty"},
 		{"only a comment", "# nothing yet\n", ": the file is empty"},
 		{"wrong type", strings.Replace(base, "n: [0, 1]", "n: lots", 1), ":8:"},
+		{"empty n", strings.Replace(base, "n: [0, 1]", "n: []", 1), ":8: scenario \"sweep\": n is an empty list"},
+		{"window of days", base + "    window: 100h\n", ":9: scenario \"sweep\": window 100h0m0s is longer than 24h0m0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
