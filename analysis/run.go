@@ -18,11 +18,14 @@ import (
 // AnalyzeRun analyzes every cell of a run directory, groups repetitions and
 // fits costs across N. It does not write summary.json (WriteSummary does).
 func AnalyzeRun(ctx context.Context, runDir string) (*Summary, error) {
-	cells, err := rundir.ReadCells(runDir)
+	cells, bad, err := rundir.ScanCells(runDir)
 	if err != nil {
 		return nil, err
 	}
 	s := &Summary{Schema: SchemaVersion, Generated: time.Now().UTC(), Confidence: Confidence, Definitions: maps.Clone(definitions)}
+	for _, e := range bad {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("cell left out: %v", e))
+	}
 	if m, err := rundir.ReadManifest(runDir); err == nil {
 		s.RunID = m.RunID
 	} else if !errors.Is(err, os.ErrNotExist) {

@@ -160,7 +160,9 @@ func Run(ctx context.Context, f *File, opt Options) (*Result, error) {
 	}
 	done := map[string]rundir.Cell{}
 	if opt.Resume {
-		prev, err := rundir.ReadCells(opt.RunDir)
+		// A cell whose cell.json is unreadable is not done: it runs again
+		// (its directory is kept under attempts/).
+		prev, _, err := rundir.ScanCells(opt.RunDir)
 		if err != nil {
 			return nil, fmt.Errorf("resume %s: %w", opt.RunDir, err)
 		}

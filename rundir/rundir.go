@@ -189,13 +189,30 @@ func ReadManifest(run string) (Manifest, error) {
 	return m, err
 }
 
-// ReadCells reads every cell.json below run, sorted by cell id.
+// ReadCells reads every cell.json below run, sorted by cell id. A cell.json
+// that cannot be read is an error (see ScanCells for the lenient reading).
 func ReadCells(run string) ([]Cell, error) {
+	cells, bad, err := ScanCells(run)
+	if err != nil {
+		return nil, err
+	}
+	if len(bad) > 0 {
+		return nil, bad[0]
+	}
+	return cells, nil
+}
+
+// ScanCells reads every cell.json below run, sorted by cell id, and returns
+// the cell.json files it could not read (truncated by a crash, edited by
+// hand) as errors beside the cells it could: one damaged cell must not make
+// a whole run unreadable. Directories without a cell.json are skipped.
+func ScanCells(run string) ([]Cell, []error, error) {
 	entries, err := os.ReadDir(filepath.Join(run, CellsDir))
 	if err != nil {
-		return nil, fmt.Errorf("read cells of %s: %w", run, err)
+		return nil, nil, fmt.Errorf("read cells of %s: %w", run, err)
 	}
 	var cells []Cell
+	var bad []error
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
@@ -206,10 +223,11 @@ func ReadCells(run string) ([]Cell, error) {
 			if errors.Is(err, os.ErrNotExist) {
 				continue
 			}
-			return nil, err
+			bad = append(bad, err)
+			continue
 		}
 		cells = append(cells, c)
 	}
 	sort.Slice(cells, func(i, j int) bool { return cells[i].ID < cells[j].ID })
-	return cells, nil
+	return cells, bad, nil
 }

@@ -76,3 +76,29 @@ func TestReadCellsSortsAndSkipsDirectoriesWithoutCell(t *testing.T) {
 		t.Fatalf("cells %+v", cells)
 	}
 }
+
+func TestScanCellsReportsADamagedCellAndKeepsTheOthers(t *testing.T) {
+	run := t.TempDir()
+	for _, id := range []string{"a", "b"} {
+		if err := os.MkdirAll(CellDir(run, id), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteJSON(filepath.Join(CellDir(run, id), CellFile), Cell{ID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	damaged := filepath.Join(CellDir(run, "b"), CellFile)
+	if err := os.WriteFile(damaged, []byte(`{"id": "b", "sta`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cells, bad, err := ScanCells(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cells) != 1 || cells[0].ID != "a" || len(bad) != 1 || !strings.Contains(bad[0].Error(), damaged) {
+		t.Fatalf("cells %+v, bad %v", cells, bad)
+	}
+	if _, err := ReadCells(run); err == nil || !strings.Contains(err.Error(), damaged) {
+		t.Fatalf("ReadCells: %v, want an error naming %s", err, damaged)
+	}
+}
