@@ -157,6 +157,18 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MinTLS > c.MaxTLS {
 		return c, fmt.Errorf("peer config: MinTLS %s above MaxTLS %s", TLSVersionName(c.MinTLS), TLSVersionName(c.MaxTLS))
 	}
+	// Zero means the default; a negative limit or timeout is a mistake.
+	for _, v := range []struct {
+		name string
+		neg  bool
+	}{{"MaxConns (--max-conns)", c.MaxConns < 0}, {"MaxMessageSize", c.MaxMessageSize < 0}, {"MaxHeaderBytes", c.MaxHeaderBytes < 0},
+		{"MaxResponseSize", c.MaxResponseSize < 0}, {"ResponseSize (--response-size)", c.ResponseSize < 0},
+		{"HandshakeTimeout", c.HandshakeTimeout < 0}, {"HeaderTimeout", c.HeaderTimeout < 0}, {"IdleTimeout", c.IdleTimeout < 0},
+		{"WriteTimeout", c.WriteTimeout < 0}, {"SessionHistory", c.SessionHistory < 0}} {
+		if v.neg {
+			return c, fmt.Errorf("peer config: %s must not be negative (0 means the default)", v.name)
+		}
+	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = DefaultMaxConns
 	}

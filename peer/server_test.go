@@ -656,6 +656,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{Config{CAKeyFile: "k.pem"}, "CAFile"},
 		{Config{WSPort: 70000}, "WSPort"},
 		{Config{ResponseSize: 100, MaxResponseSize: 10}, "ResponseSize"},
+		{Config{MaxConns: -1}, "MaxConns (--max-conns) must not be negative"},
+		{Config{IdleTimeout: -time.Second}, "IdleTimeout must not be negative"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {

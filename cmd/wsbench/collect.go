@@ -53,6 +53,9 @@ unless --quiet.`,
 			if port == "" || out == "" {
 				return &exitError{2, errors.New("--port and --out are required")}
 			}
+			if baud <= 0 {
+				return &exitError{2, fmt.Errorf("--baud %d: must be positive", baud)}
+			}
 			var cmds []wire.Command
 			for _, s := range sends {
 				c, err := wire.ParseCommand(s)
