@@ -300,7 +300,12 @@ func (r *Row) finish() {
 	case r.Old == r.New:
 		r.Delta = "0.00%"
 	case r.Old == 0:
-		r.Delta = "?"
+		// benchmath writes "?" (no ratio from zero); an absolute change
+		// says more when a count or a leak leaves zero.
+		r.Delta = "+" + FormatValue(r.New, r.Unit)
+		if r.New < 0 {
+			r.Delta = "-" + FormatValue(-r.New, r.Unit)
+		}
 	default:
 		r.Delta = fmt.Sprintf("%+.2f%%", float64(r.DeltaPct))
 	}

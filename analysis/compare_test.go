@@ -365,3 +365,16 @@ func TestGatedCompareOfUnrelatedRunsFails(t *testing.T) {
 		t.Errorf("ungated comparison failed: %v", c.Failures)
 	}
 }
+
+func TestDeltaFromZeroIsAbsolute(t *testing.T) {
+	mk := func(v float64) *analysis.Summary {
+		nan := analysis.Float(math.NaN())
+		k := analysis.Key{Board: "s3", Variant: "int", Scenario: "churn", N: 1}
+		return &analysis.Summary{Groups: []analysis.GroupResult{{Key: k, Metrics: []analysis.Metric{
+			{Name: analysis.MetricLeakPerCycle, Unit: analysis.UnitBytesCycle, Value: v, Values: []float64{v, v, v, v, v, v}, N: 6, Lo: nan, Hi: nan}}}}}
+	}
+	c := analysis.Compare(mk(0), mk(68), analysis.Thresholds{})
+	if len(c.Rows) != 1 || !c.Rows[0].Significant || !strings.HasPrefix(c.Rows[0].Delta, "+68") || c.Rows[0].Verdict != analysis.Worse {
+		t.Fatalf("rows %+v", c.Rows)
+	}
+}
