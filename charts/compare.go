@@ -3,7 +3,6 @@ package charts
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -338,34 +337,23 @@ func renderComparison(w io.Writer, c *analysis.Comparison, cs []Chart, js []byte
 			Old: analysis.FormatValue(r.Old, r.Unit), New: analysis.FormatValue(r.New, r.Unit), Delta: r.Delta,
 			P: fmt.Sprintf("%.3f", r.P), N: fmt.Sprintf("%d+%d", r.OldN, r.NewN), Class: cls, Gates: r.Gates})
 	}
-	all := map[string]map[string]any{}
-	for _, ch := range cs {
-		p.Charts = append(p.Charts, chartView{ID: ch.ID, Title: ch.Title, Caption: ch.Caption, Height: ch.Height})
-		all[ch.ID] = ch.Option
+	var err error
+	if p.Charts, p.Options, err = chartPayload(cs); err != nil {
+		return err
 	}
-	b, err := json.Marshal(all)
-	if err != nil {
-		return fmt.Errorf("encode chart options: %w", err)
-	}
-	p.Options = template.JS(b)
 	return comparisonTemplate.Execute(w, p)
 }
 
-var comparisonTemplate = template.Must(template.New("compare").Parse(`<!DOCTYPE html>
+var comparisonTemplate = template.Must(template.New("compare").Parse(baseCSS + `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
 <style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
-main{max-width:1280px;margin:0 auto;padding:16px 24px 48px}
+{{template "base-css"}}
 h1{font-size:1.5rem;margin:8px 0 4px}h2{font-size:1.2rem;margin:0 0 8px}h3{font-size:1.05rem;margin:0 0 4px}
-section.card{background:#fff;border:1px solid #d1d9e0;border-radius:8px;padding:14px 16px;margin:14px 0}
-.caption{color:#59636e;font-size:.85rem;margin:0 0 6px}
 .scroll{overflow-x:auto;max-height:640px;overflow-y:auto}
-table{border-collapse:collapse;font-size:.8rem;font-variant-numeric:tabular-nums;width:100%}
-th,td{border-bottom:1px solid #e1e4e8;padding:4px 6px;text-align:right;white-space:nowrap}
 th{background:#f0f3f6;font-weight:600;position:sticky;top:0}
 td.l,th.l{text-align:left}
 tr.worse td{background:#ffebe9}tr.better td{background:#dafbe1}

@@ -268,6 +268,32 @@ func staticTable(s *analysis.Summary) tableView {
 	return t
 }
 
+// baseCSS is the style both pages (report and comparison) share.
+const baseCSS = `{{define "base-css"}}body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
+main{max-width:1280px;margin:0 auto;padding:16px 24px 48px}
+section.card{background:#fff;border:1px solid #d1d9e0;border-radius:8px;padding:14px 16px;margin:14px 0}
+.caption{color:#59636e;font-size:.85rem;margin:0 0 6px}
+table{border-collapse:collapse;font-size:.8rem;font-variant-numeric:tabular-nums;width:100%}
+th,td{border-bottom:1px solid #e1e4e8;padding:4px 6px;text-align:right;white-space:nowrap}{{end}}`
+
+// chartPayload returns the chart sections of a page and every chart's
+// option as one JSON object keyed by chart id. encoding/json escapes <, >
+// and & (and U+2028/9), so the options cannot close the <script> element
+// whatever a board or matrix named things.
+func chartPayload(cs []Chart) ([]chartView, template.JS, error) {
+	views := make([]chartView, 0, len(cs))
+	all := map[string]map[string]any{}
+	for _, c := range cs {
+		views = append(views, chartView{ID: c.ID, Title: c.Title, Caption: c.Caption, Height: c.Height})
+		all[c.ID] = c.Option
+	}
+	b, err := json.Marshal(all)
+	if err != nil {
+		return nil, "", fmt.Errorf("encode chart options: %w", err)
+	}
+	return views, template.JS(b), nil
+}
+
 // Render writes the report page for s with charts cs and the echarts
 // library js.
 func Render(w io.Writer, s *analysis.Summary, cs []Chart, js []byte) error {
@@ -292,37 +318,24 @@ func Render(w io.Writer, s *analysis.Summary, cs []Chart, js []byte) error {
 		p.Defs = append(p.Defs, [2]string{k, v})
 	}
 	sort.Slice(p.Defs, func(i, j int) bool { return p.Defs[i][0] < p.Defs[j][0] })
-	all := map[string]map[string]any{}
-	for _, c := range cs {
-		p.Charts = append(p.Charts, chartView{ID: c.ID, Title: c.Title, Caption: c.Caption, Height: c.Height})
-		all[c.ID] = c.Option
+	var err error
+	if p.Charts, p.Options, err = chartPayload(cs); err != nil {
+		return err
 	}
-	// encoding/json escapes <, > and & (and U+2028/9), so the options cannot
-	// close the <script> element whatever a board or matrix named things.
-	b, err := json.Marshal(all)
-	if err != nil {
-		return fmt.Errorf("encode chart options: %w", err)
-	}
-	p.Options = template.JS(b)
 	return pageTemplate.Execute(w, p)
 }
 
-var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+var pageTemplate = template.Must(template.New("report").Parse(baseCSS + `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
 <style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
-main{max-width:1280px;margin:0 auto;padding:16px 24px 48px}
+{{template "base-css"}}
 h1{font-size:1.5rem;margin:8px 0 4px}h2{font-size:1.2rem;margin:28px 0 8px}h3{font-size:1.05rem;margin:0 0 4px}
 .meta{color:#59636e;font-size:.9rem;margin:2px 0}
-section.card{background:#fff;border:1px solid #d1d9e0;border-radius:8px;padding:14px 16px;margin:14px 0}
-.caption{color:#59636e;font-size:.85rem;margin:0 0 6px}
 .scroll{overflow-x:auto}
-table{border-collapse:collapse;font-size:.8rem;font-variant-numeric:tabular-nums;width:100%}
-th,td{border-bottom:1px solid #e1e4e8;padding:4px 6px;text-align:right;white-space:nowrap}
 th{background:#f0f3f6;font-weight:600;white-space:normal;vertical-align:bottom;min-width:3.5em}
 td.l{text-align:left}
 td.bad{color:#b42318;font-weight:600}td.na{color:#8c959f}
