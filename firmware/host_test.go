@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/wsbench/wsbench/wire"
+	"github.com/wsbench/wsbench/wire/wiretest"
 )
 
 // The C side truncates error texts to WSB_ERR_MSG_MAX-1 bytes.
@@ -562,12 +563,12 @@ func sameMsg(c, goMsg string) bool {
 	return c == goMsg
 }
 
-// vectorLines reads wire/testdata/commands.txt: LINE fields with \\ and \xHH
-// escapes, plus the normative column of each error line.
+// vectorLines reads wire/testdata/commands.txt (package wiretest): every
+// command line, plus the normative column of each malformed one.
 func vectorLines(t testing.TB) (lines []string, cols map[string]int) {
 	t.Helper()
 	cols = map[string]int{}
-	f, err := os.Open("../wire/testdata/commands.txt")
+	vs, err := wiretest.ReadCommandVectors("../wire/testdata/commands.txt")
 	if errors.Is(err, os.ErrNotExist) {
 		t.Log("no ../wire/testdata/commands.txt; checking own lines only")
 		return nil, cols
@@ -575,60 +576,13 @@ func vectorLines(t testing.TB) (lines []string, cols map[string]int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		text := sc.Text()
-		if text == "" || text[0] == '#' {
-			continue
+	for _, v := range vs {
+		lines = append(lines, v.Line)
+		if !v.OK {
+			cols[v.Line] = v.Col
 		}
-		fields := strings.Split(text, "\t")
-		if len(fields) < 2 {
-			t.Fatalf("commands.txt:%d: %q", n, text)
-		}
-		line, err := unescapeVector(fields[1])
-		if err != nil {
-			t.Fatalf("commands.txt:%d: %v", n, err)
-		}
-		lines = append(lines, line)
-		if fields[0] == "err" && len(fields) >= 3 {
-			col, err := strconv.Atoi(fields[2])
-			if err != nil {
-				t.Fatalf("commands.txt:%d: column %q", n, fields[2])
-			}
-			cols[line] = col
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return lines, cols
-}
-
-func unescapeVector(s string) (string, error) {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch {
-		case i+1 < len(s) && s[i+1] == '\\':
-			b.WriteByte('\\')
-			i++
-		case i+3 < len(s) && s[i+1] == 'x':
-			v, err := strconv.ParseUint(s[i+2:i+4], 16, 8)
-			if err != nil {
-				return "", fmt.Errorf("bad escape at byte %d of %q", i, s)
-			}
-			b.WriteByte(byte(v))
-			i += 3
-		default:
-			return "", fmt.Errorf("bad escape at byte %d of %q", i, s)
-		}
-	}
-	return b.String(), nil
 }
 
 // ownLines are hand-written lines for ParseRunParams' defaults and checks.
