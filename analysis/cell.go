@@ -193,7 +193,7 @@ func AnalyzeCell(ctx context.Context, cellDir string, cell rundir.Cell) (CellRes
 		if err != nil {
 			// The envelope stream is cut or garbled: nothing after it can be
 			// framed, keep what came before.
-			res.Warnings = append(res.Warnings, fmt.Sprintf("records end early: %v", err))
+			res.Warnings = append(res.Warnings, fmt.Sprintf("records end early: %v (the raw capture is intact: wsbench decode --rebuild %s, then wsbench report)", err, cellDir))
 			break
 		}
 		a.maxSegment = max(a.maxSegment, env.Segment)

@@ -7,16 +7,19 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wsbench/wsbench/collector"
 	"github.com/wsbench/wsbench/record"
+	"github.com/wsbench/wsbench/rundir"
 )
 
 func newDecodeCmd() *cobra.Command {
-	var asJSON bool
+	var asJSON, rebuild bool
 	cmd := &cobra.Command{
 		Use:   "decode FILE",
 		Short: "Print the records of a raw capture (raw.bin) or a record stream (records.msgp)",
@@ -30,13 +33,22 @@ that, by the content.
 --json prints one JSON object per line with a "type" field (hello, sample,
 event, run_start, run_end, heap_detail, owners, reply, console, watchdog,
 panic, stack_overflow, brownout, reset, note) and the common fields host_ns,
-offset and segment.`,
+offset and segment.
+
+--rebuild DIR writes DIR/records.msgp again from DIR/raw.bin (and raw.idx),
+for a capture directory or a cell whose records.msgp was cut or damaged;
+the old file is kept as records.msgp.damaged-<time>. Then 'wsbench report'
+analyses the cell again.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if rebuild {
+				return rebuildRecords(cmd.OutOrStdout(), args[0])
+			}
 			return runDecode(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON lines")
+	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "rebuild DIR/records.msgp from DIR/raw.bin")
 	return cmd
 }
 
@@ -124,4 +136,59 @@ func isRecordStream(path string) (bool, error) {
 	}
 	_, err = record.NewReader(f, path).Next()
 	return err == nil, nil
+}
+
+// rebuildRecords decodes dir/raw.bin again into a new dir/records.msgp,
+// keeping the old one beside it: raw bytes are the capture, records are
+// derived from them and can always be derived again.
+func rebuildRecords(w io.Writer, dir string) error {
+	raw := filepath.Join(dir, rundir.RawFile)
+	if _, err := os.Stat(raw); err != nil {
+		return fmt.Errorf("rebuild %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+rundir.RecordsFile+".*")
+	if err != nil {
+		return fmt.Errorf("rebuild %s: %w", dir, err)
+	}
+	defer os.Remove(tmp.Name())
+	rw := record.NewWriter(tmp)
+	n := 0
+	var werr error
+	rep, err := collector.DecodeRaw(raw, func(r record.Record, payload []byte) {
+		if werr == nil {
+			werr = collector.WriteRecord(rw, r, payload)
+			n++
+		}
+	})
+	if err == nil {
+		err = werr
+	}
+	if err == nil {
+		err = rw.Flush()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("rebuild %s: %w", dir, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("rebuild %s: %w", dir, err)
+	}
+	old := filepath.Join(dir, rundir.RecordsFile)
+	if _, err := os.Stat(old); err == nil {
+		kept := old + ".damaged-" + time.Now().UTC().Format("20060102T150405")
+		if err := os.Rename(old, kept); err != nil {
+			return fmt.Errorf("rebuild %s: %w", dir, err)
+		}
+		fmt.Fprintf(w, "kept the old records as %s\n", kept)
+	}
+	if err := os.Rename(tmp.Name(), old); err != nil {
+		return fmt.Errorf("rebuild %s: %w", dir, err)
+	}
+	for _, warn := range rep.Warnings {
+		fmt.Fprintln(w, "warning:", warn)
+	}
+	fmt.Fprintf(w, "wrote %d records to %s\n", n, old)
+	return nil
 }
