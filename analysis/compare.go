@@ -14,6 +14,10 @@ const (
 	Better = "better"
 	Worse  = "worse"
 	Same   = "same"
+	// Untested is a variant's verdict when none of its figures had enough
+	// repetitions for the test to reach alpha: "same" would claim more
+	// than was measured.
+	Untested = "untested"
 )
 
 // Row compares one metric of one cell group (or one variant's fit across
@@ -447,11 +451,19 @@ func verdicts(rows []Row, alpha float64) []VariantVerdict {
 				out[i].Worse = append(out[i].Worse, what)
 			}
 		}
+		untestable := len(core[i]) > 0
+		for _, r := range core[i] {
+			if !tooFewToTest(r) {
+				untestable = false
+			}
+		}
 		switch {
 		case len(out[i].Worse) > 0:
 			out[i].Verdict = Worse
 		case len(out[i].Better) > 0:
 			out[i].Verdict = Better
+		case untestable:
+			out[i].Verdict = Untested
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return variantLess(out[i].Variant, out[j].Variant) })

@@ -378,3 +378,25 @@ func TestDeltaFromZeroIsAbsolute(t *testing.T) {
 		t.Fatalf("rows %+v", c.Rows)
 	}
 }
+
+func TestVerdictIsUntestedWithTooFewRepetitions(t *testing.T) {
+	mk := func(v float64, reps int) *analysis.Summary {
+		nan := analysis.Float(math.NaN())
+		vals := make([]float64, reps)
+		for i := range vals {
+			vals[i] = v
+		}
+		k := analysis.Key{Board: "s3", Variant: "int", Scenario: "sweep", N: 1}
+		return &analysis.Summary{Groups: []analysis.GroupResult{{Key: k, Metrics: []analysis.Metric{
+			{Name: analysis.MetricInternalFreeSteady, Unit: analysis.UnitBytes, Value: v, Values: vals, N: reps, Lo: nan, Hi: nan}}}}}
+	}
+	for _, tt := range []struct {
+		reps int
+		want string
+	}{{3, analysis.Untested}, {6, analysis.Worse}} {
+		c := analysis.Compare(mk(150000, tt.reps), mk(140000, tt.reps), analysis.Thresholds{})
+		if len(c.Verdicts) != 1 || c.Verdicts[0].Verdict != tt.want {
+			t.Errorf("%d+%d repetitions: verdicts %+v, want %s", tt.reps, tt.reps, c.Verdicts, tt.want)
+		}
+	}
+}
