@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/wsbench/wsbench/idf"
 	"github.com/wsbench/wsbench/sim"
 	"github.com/wsbench/wsbench/wire"
 	"gopkg.in/yaml.v3"
@@ -460,6 +462,19 @@ func (f *File) check(name string, root *yaml.Node) error {
 		for j, b := range s.Boards {
 			if !hasBoard(f.Boards, b) {
 				return bad(fmt.Sprintf("scenario %q: unknown board %q", s.Name, b), "scenarios", i, "boards", j)
+			}
+		}
+	}
+	// Real boards run images built from firmware/variants/<name>.defaults:
+	// a variant without such a file would fail only after a build.
+	for _, b := range f.Boards {
+		if b.Port == "" || (b.Flash != nil && !*b.Flash) {
+			continue
+		}
+		for i, v := range f.Variants {
+			if !slices.Contains(idf.Variants(), v.Name) {
+				return bad(fmt.Sprintf("variant %q: board %q is built and flashed, but the firmware has no variants/%s.defaults (it has %s)",
+					v.Name, b.Name, v.Name, strings.Join(idf.Variants(), ", ")), "variants", i, "name")
 			}
 		}
 	}
