@@ -384,20 +384,7 @@ tr.worse td{background:#ffebe9}tr.better td{background:#dafbe1}
 {{end}}</tbody></table></div></section>
 {{if .Warnings}}<section class="card"><h2>Warnings</h2><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul></section>{{end}}
 </main>
-<script>{{.JS}}</script>
-<script>
-"use strict";
-(function () {
-  var options = {{.Options}};
-  var all = [];
-  document.querySelectorAll("div.chart").forEach(function (el) {
-    var c = echarts.init(el, null, {renderer: "canvas"});
-    c.setOption(options[el.id]);
-    all.push(c);
-  });
-  window.addEventListener("resize", function () { all.forEach(function (c) { c.resize(); }); });
-})();
-</script>
+{{template "chart-script" .}}
 </body>
 </html>
 `))

@@ -268,13 +268,29 @@ func staticTable(s *analysis.Summary) tableView {
 	return t
 }
 
-// baseCSS is the style both pages (report and comparison) share.
+// baseCSS is what both pages (report and comparison) share: the base style
+// and the script that draws every chart from the options payload.
 const baseCSS = `{{define "base-css"}}body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
 main{max-width:1280px;margin:0 auto;padding:16px 24px 48px}
 section.card{background:#fff;border:1px solid #d1d9e0;border-radius:8px;padding:14px 16px;margin:14px 0}
 .caption{color:#59636e;font-size:.85rem;margin:0 0 6px}
 table{border-collapse:collapse;font-size:.8rem;font-variant-numeric:tabular-nums;width:100%}
-th,td{border-bottom:1px solid #e1e4e8;padding:4px 6px;text-align:right;white-space:nowrap}{{end}}`
+th,td{border-bottom:1px solid #e1e4e8;padding:4px 6px;text-align:right;white-space:nowrap}{{end}}
+{{define "chart-script"}}<script>{{.JS}}</script>
+<script>
+"use strict";
+(function () {
+  var options = {{.Options}};
+  var all = [];
+  document.querySelectorAll("div.chart").forEach(function (el) {
+    var c = echarts.init(el, null, {renderer: "canvas"});
+    c.setOption(options[el.id]);
+    all.push(c);
+  });
+  window.addEventListener("resize", function () { all.forEach(function (c) { c.resize(); }); });
+})();
+</script>
+{{end}}`
 
 // chartPayload returns the chart sections of a page and every chart's
 // option as one JSON object keyed by chart id. encoding/json escapes <, >
@@ -392,20 +408,7 @@ dl{font-size:.8rem;display:grid;grid-template-columns:max-content 1fr;gap:2px 12
 <dl>{{range .Defs}}<dt>{{index . 0}}</dt><dd>{{index . 1}}</dd>{{end}}</dl>
 </section>
 </main>
-<script>{{.JS}}</script>
-<script>
-"use strict";
-(function () {
-  var options = {{.Options}};
-  var all = [];
-  document.querySelectorAll("div.chart").forEach(function (el) {
-    var c = echarts.init(el, null, {renderer: "canvas"});
-    c.setOption(options[el.id]);
-    all.push(c);
-  });
-  window.addEventListener("resize", function () { all.forEach(function (c) { c.resize(); }); });
-})();
-</script>
+{{template "chart-script" .}}
 </body>
 </html>
 `))
