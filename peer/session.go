@@ -161,13 +161,7 @@ func (s Snapshot) WithTag(tag string) Snapshot {
 		} else if c.Kind == KindHTTPS {
 			t.Requests += c.MessagesIn
 		}
-		t.BytesIn += c.BytesIn
-		t.BytesOut += c.BytesOut
-		t.PayloadIn += c.PayloadIn
-		t.PayloadOut += c.PayloadOut
-		t.MessagesIn += c.MessagesIn
-		t.MessagesOut += c.MessagesOut
-		t.Errors += c.Errors
+		addSession(t, c)
 	}
 	return out
 }
