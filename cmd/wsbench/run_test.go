@@ -10,11 +10,9 @@ import (
 	"testing"
 )
 
-// A run in which every cell failed measured nothing: it must not exit 0.
-func TestRunExitsNonZeroWhenEveryCellFailed(t *testing.T) {
-	dir := t.TempDir()
-	m := filepath.Join(dir, "m.yaml")
-	if err := os.WriteFile(m, []byte(`
+// oneCellMatrix is a matrix of one sweep cell on a virtual board; extra is
+// appended (e.g. a peer section).
+const oneCellMatrix = `
 boards:
   - name: v
     virtual: esp32s3-n8r8
@@ -25,21 +23,37 @@ scenarios:
     n: [1]
     window: 1s
 repetitions: 1
-peer:
-  ws_url: wss://127.0.0.1:9/ws
-  https_url: https://127.0.0.1:9/bytes
-`), 0o644); err != nil {
+`
+
+// writeMatrix writes oneCellMatrix plus extra to dir/m.yaml.
+func writeMatrix(t *testing.T, dir, extra string) string {
+	t.Helper()
+	m := filepath.Join(dir, "m.yaml")
+	if err := os.WriteFile(m, []byte(oneCellMatrix+extra), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return m
+}
+
+// wsbench runs the CLI in-process and returns its output and error.
+func wsbench(args ...string) (string, error) {
 	root := newRootCmd()
-	var out, errOut bytes.Buffer
+	var out bytes.Buffer
 	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetArgs([]string{"run", m, "--results", filepath.Join(dir, "results"), "--plain"})
+	root.SetErr(&out)
+	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+// A run in which every cell failed measured nothing: it must not exit 0.
+func TestRunExitsNonZeroWhenEveryCellFailed(t *testing.T) {
+	dir := t.TempDir()
+	m := writeMatrix(t, dir, "peer:\n  ws_url: wss://127.0.0.1:9/ws\n  https_url: https://127.0.0.1:9/bytes\n")
+	out, err := wsbench("run", m, "--results", filepath.Join(dir, "results"), "--plain")
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(err.Error(), "all 1 cells failed") {
-		t.Fatalf("error %v, want exit 1: all cells failed\n%s%s", err, out.String(), errOut.String())
+		t.Fatalf("error %v, want exit 1: all cells failed\n%s", err, out)
 	}
 }
 
@@ -47,33 +61,15 @@ peer:
 // byte for byte, from the raw capture.
 func TestDecodeRebuildRestoresRecords(t *testing.T) {
 	dir := t.TempDir()
-	m := filepath.Join(dir, "m.yaml")
-	if err := os.WriteFile(m, []byte(`
-boards:
-  - name: v
-    virtual: esp32s3-n8r8
-variants:
-  - name: int
-scenarios:
-  - scenario: sweep
-    n: [1]
-    window: 1s
-repetitions: 1
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	m := writeMatrix(t, dir, "")
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // the peer's certificates
 	exec := func(args ...string) string {
 		t.Helper()
-		root := newRootCmd()
-		var out bytes.Buffer
-		root.SetOut(&out)
-		root.SetErr(&out)
-		root.SetArgs(args)
-		if err := root.ExecuteContext(context.Background()); err != nil {
-			t.Fatalf("wsbench %v: %v\n%s", args, err, out.String())
+		out, err := wsbench(args...)
+		if err != nil {
+			t.Fatalf("wsbench %v: %v\n%s", args, err, out)
 		}
-		return out.String()
+		return out
 	}
 	exec("run", m, "--results", filepath.Join(dir, "results"), "--run-id", "r", "--plain", "--no-report")
 	cell := filepath.Join(dir, "results", "r", "cells", "v__int__sweep__n1__r1")
