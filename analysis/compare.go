@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -30,6 +31,8 @@ type Row struct {
 	New    float64 `json:"new"`
 	OldN   int     `json:"old_n"`
 	NewN   int     `json:"new_n"`
+	// Change is New-Old in Unit.
+	Change float64 `json:"change"`
 	// DeltaPct is (new/old-1)*100, NaN when old is 0.
 	DeltaPct Float `json:"delta_pct"`
 	// Delta is benchstat's rendering: "~" when not significant, else "+1.23%".
@@ -52,6 +55,37 @@ type GateResult struct {
 	Reason string `json:"reason"`
 }
 
+// GateCheck is one gate applied to one cell group, fit or cell. Message
+// starts with PASS or FAIL.
+type GateCheck struct {
+	Gate   string `json:"gate"`
+	Metric string `json:"metric"`
+	Key    Key    `json:"key"`
+	Failed bool   `json:"failed"`
+	// Detail is what was found, e.g. "6 of 6 repetitions below 512 B".
+	Detail string `json:"detail"`
+	// Message is "PASS|FAIL gate: key: detail".
+	Message string `json:"message"`
+}
+
+// FailedGroup is a cell group with failed cells in either run. Failed
+// cells have no figures worth comparing, so the group's rows are left out
+// and its failure is reported here, with no test statistic: a failure is
+// not noise.
+type FailedGroup struct {
+	Key        Key `json:"key"`
+	BaseFailed int `json:"base_failed"`
+	BaseTotal  int `json:"base_total"` // 0: the base did not run the group
+	PRFailed   int `json:"pr_failed"`
+	PRTotal    int `json:"pr_total"`
+	// Reasons are the distinct reasons the PR's cells failed, then the
+	// base's.
+	Reasons []string `json:"reasons"`
+	// New is set when more of the group's cells fail in the PR than in the
+	// base: this fails the comparison unless failed cells are allowed.
+	New bool `json:"new"`
+}
+
 // VariantVerdict sums up a variant's core metrics.
 type VariantVerdict struct {
 	Variant VariantKey `json:"variant"`
@@ -71,18 +105,40 @@ type Comparison struct {
 	Gates    []string         `json:"gates,omitempty"`
 	Rows     []Row            `json:"rows"`
 	Verdicts []VariantVerdict `json:"verdicts"`
-	// Failures lists each failed gate with its row, for the exit status.
+	// FailedCells lists the groups with failed cells in either run.
+	FailedCells []FailedGroup `json:"failed_cells,omitempty"`
+	// AllowFailedCells is Thresholds.AllowFailedCells.
+	AllowFailedCells bool `json:"allow_failed_cells,omitempty"`
+	// Checks are every gate's outcome on every group it applied to.
+	Checks []GateCheck `json:"checks,omitempty"`
+	// Failures lists what fails the comparison (exit status 1), each
+	// starting with FAIL: failed gate checks, cell groups that newly fail
+	// (unless AllowFailedCells), and NothingCompared. WriteJUnit writes one
+	// failed test case for each, and no other.
 	Failures []string `json:"failures,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// Failed reports whether any gate failed.
+// Failed reports whether the comparison fails: a gate failed, or cells
+// fail in the PR that did not in the base (unless allowed).
 func (c *Comparison) Failed() bool { return len(c.Failures) > 0 }
+
+// NewlyFailing counts the groups with more failed cells in the PR than in
+// the base.
+func (c *Comparison) NewlyFailing() int {
+	n := 0
+	for _, f := range c.FailedCells {
+		if f.New {
+			n++
+		}
+	}
+	return n
+}
 
 // NothingCompared is the failure of a gated comparison in which no cell
 // group of the base matches one of the PR: its gates would pass having
 // tested nothing, and a CI job comparing the wrong runs would stay green.
-const NothingCompared = "no cell group of BASE matches one of PR (board, variant, scenario, N): are they runs of the same matrix?"
+const NothingCompared = "FAIL: no cell group of BASE matches one of PR (board, variant, scenario, N): are they runs of the same matrix?"
 
 // unbranched drops what tells the two sides of a comparison apart: the
 // branch label and the component's placement behaviour (comparing PR 980's
@@ -90,7 +146,7 @@ const NothingCompared = "no cell group of BASE matches one of PR (board, variant
 func unbranched(k Key) Key { k.Branch, k.Behaviour = "", ""; return k }
 
 // failedCells counts, per unbranched group key, the cells that ended failed
-// and all cells, and keeps the first failure's reason.
+// and all cells, and keeps the distinct reasons.
 func failedCells(s *Summary) map[Key]*cellCount {
 	m := map[Key]*cellCount{}
 	for _, c := range s.Cells {
@@ -103,8 +159,8 @@ func failedCells(s *Summary) map[Key]*cellCount {
 		n.total++
 		if c.Status == "failed" {
 			n.failed++
-			if n.reason == "" {
-				n.reason = c.Reason
+			if c.Reason != "" && !slices.Contains(n.reasons, c.Reason) {
+				n.reasons = append(n.reasons, c.Reason)
 			}
 		}
 	}
@@ -132,53 +188,65 @@ func sideName(s *Summary) string {
 
 type cellCount struct {
 	failed, total int
-	reason        string
+	reasons       []string
 }
 
-// failureRows compares how many cells of each group fail. A cell that ran
-// in the base and fails in the PR produces no figures at all, so it is
-// reported as a row of its own (worse, with certainty: a failure is not
-// noise) and, when any gate is set, fails the comparison.
-//
-// The group's other rows are dropped: figures of cells that never got
-// going would read as "better" (nothing was allocated).
-func failureRows(c *Comparison, base, pr *Summary, gated bool) {
+// failureGroups finds the groups with failed cells in either run and drops
+// their rows: figures of cells that never got going would read as
+// "better" (nothing was allocated). A group that fails more in the PR than
+// in the base (or that the base did not run) is new.
+func failureGroups(c *Comparison, base, pr *Summary) {
 	ob, np := failedCells(base), failedCells(pr)
-	differs := map[Key]bool{}
+	hit := map[Key]bool{}
 	for k, n := range np {
-		if o := ob[k]; o != nil && o.failed != n.failed {
-			differs[k] = true
+		o := ob[k]
+		if o == nil {
+			o = &cellCount{}
+		}
+		if n.failed == 0 && o.failed == 0 {
+			continue
+		}
+		hit[k] = true
+		f := FailedGroup{Key: k, BaseFailed: o.failed, BaseTotal: o.total, PRFailed: n.failed, PRTotal: n.total,
+			New: n.failed > o.failed}
+		f.Reasons = append(f.Reasons, n.reasons...)
+		for _, r := range o.reasons {
+			if !slices.Contains(f.Reasons, r) {
+				f.Reasons = append(f.Reasons, r)
+			}
+		}
+		c.FailedCells = append(c.FailedCells, f)
+	}
+	for k, o := range ob {
+		if np[k] == nil && o.failed > 0 {
+			hit[k] = true // only in base; its rows do not exist anyway
 		}
 	}
 	kept := c.Rows[:0]
 	for _, r := range c.Rows {
-		if differs[r.Key] {
+		if r.Key.N != FitAcrossN && hit[r.Key] {
 			continue
 		}
 		kept = append(kept, r)
 	}
 	c.Rows = kept
-	for k, n := range np {
-		o := ob[k]
-		if o == nil || o.failed == n.failed {
-			continue
-		}
-		r := Row{Key: k, Metric: MetricCellsFailed, Unit: UnitCount, Old: float64(o.failed), New: float64(n.failed),
-			OldN: o.total, NewN: n.total, DeltaPct: Float(math.NaN()), Delta: fmt.Sprintf("%+d", n.failed-o.failed),
-			Alpha: c.Alpha, Significant: true, Test: "count of failed cells"}
-		if n.failed > o.failed {
-			r.Verdict = Worse
-			r.Warnings = append(r.Warnings, "PR: "+n.reason, "the group's other figures are left out: its failed cells have none worth comparing")
-			if gated {
-				c.Failures = append(c.Failures, fmt.Sprintf("cells_failed: %s: %d of %d cells fail in the PR (%d in the base): %s",
-					k, n.failed, n.total, o.failed, n.reason))
-			}
-		} else {
-			r.Verdict = Better
-			r.Warnings = append(r.Warnings, "base: "+o.reason)
-		}
-		c.Rows = append(c.Rows, r)
+	sort.Slice(c.FailedCells, func(i, j int) bool { return keyLess(c.FailedCells[i].Key, c.FailedCells[j].Key) })
+}
+
+// cellsFailure is the Failures line of a newly failing group.
+func cellsFailure(f FailedGroup) string {
+	base := fmt.Sprintf("%d of %d in the base", f.BaseFailed, f.BaseTotal)
+	if f.BaseTotal == 0 {
+		base = "not run in the base"
 	}
+	reason := "no reason recorded"
+	if len(f.Reasons) > 0 {
+		reason = f.Reasons[0]
+		if len(f.Reasons) > 1 {
+			reason += fmt.Sprintf(" (and %d other reasons)", len(f.Reasons)-1)
+		}
+	}
+	return fmt.Sprintf("FAIL cells: %s: %d of %d cells fail in the PR (%s): %s", f.Key, f.PRFailed, f.PRTotal, base, reason)
 }
 
 // Compare compares every metric of every cell group and every per-session
@@ -250,10 +318,8 @@ func Compare(base, pr *Summary, th Thresholds) *Comparison {
 			c.Rows = append(c.Rows, slopeRow(k, om, nm, oc, nc, th.Alpha))
 		}
 	}
-	failureRows(c, base, pr, len(th.Gates) > 0)
-	if len(th.Gates) > 0 && len(c.Rows) == 0 {
-		c.Failures = append(c.Failures, NothingCompared)
-	}
+	c.AllowFailedCells = th.AllowFailedCells
+	failureGroups(c, base, pr)
 	untested, example := 0, ""
 	for _, r := range c.Rows {
 		if tooFewToTest(r) {
@@ -275,7 +341,21 @@ func Compare(base, pr *Summary, th Thresholds) *Comparison {
 	})
 	sort.Strings(c.Warnings)
 	applyGates(c, pr, th.Gates)
-	c.Verdicts = verdicts(c.Rows, th.Alpha)
+	changeGates := false
+	for _, g := range th.Gates {
+		changeGates = changeGates || g.Kind == GateChange || g.Kind == GateRelative || g.Kind == GateSignificant
+	}
+	if changeGates && len(c.Rows) == 0 && len(c.FailedCells) == 0 {
+		c.Failures = append(c.Failures, NothingCompared)
+	}
+	if !c.AllowFailedCells {
+		for _, f := range c.FailedCells {
+			if f.New {
+				c.Failures = append(c.Failures, cellsFailure(f))
+			}
+		}
+	}
+	c.Verdicts = verdicts(c.Rows, c.FailedCells, th.Alpha)
 	return c
 }
 
@@ -288,7 +368,7 @@ func valuesOf(m Metric) []float64 {
 
 func newRow(k Key, om, nm Metric, alpha float64) Row {
 	r := Row{Key: k, Metric: nm.Name, Unit: nm.Unit, Old: om.Value, New: nm.Value, OldN: om.N, NewN: nm.N, Alpha: alpha,
-		DeltaPct: Float(math.NaN())}
+		Change: nm.Value - om.Value, DeltaPct: Float(math.NaN())}
 	if om.Value != 0 {
 		r.DeltaPct = Float((nm.Value/om.Value - 1) * 100)
 	}
@@ -357,72 +437,190 @@ func tooFewToTest(r Row) bool {
 }
 
 func applyGates(c *Comparison, pr *Summary, gates []Gate) {
+	failedGroup := map[Key]bool{}
+	for _, f := range c.FailedCells {
+		if f.PRFailed > 0 {
+			failedGroup[f.Key] = true
+		}
+	}
 	for _, g := range gates {
-		hit := false
-		for i := range c.Rows {
-			r := &c.Rows[i]
-			if r.Metric != g.Metric {
-				continue
-			}
-			hit = true
-			res := GateResult{Gate: g.Raw}
-			switch g.Kind {
-			case GateSignificant:
-				res.Failed = r.Verdict == Worse
-				res.Reason = fmt.Sprintf("%s %s (p=%.3f)", r.Verdict, r.Delta, r.P)
+		n := len(c.Checks)
+		switch g.Kind {
+		case GateBelow, GateAbove:
+			thresholdChecks(c, pr, g, failedGroup)
+		default:
+			changeChecks(c, pr, g)
+		}
+		if len(c.Checks) == n {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("gate %s matched nothing: no cell group has %s in both runs", g.Raw, g.Metric))
+		}
+	}
+	for _, ch := range c.Checks {
+		if ch.Failed {
+			c.Failures = append(c.Failures, ch.Message)
+		}
+	}
+}
+
+// check records one gate outcome; msg follows "PASS gate: key: ".
+func (c *Comparison) check(g Gate, k Key, failed bool, msg string) GateCheck {
+	verdict := "PASS"
+	if failed {
+		verdict = "FAIL"
+	}
+	ch := GateCheck{Gate: g.Raw, Metric: g.Metric, Key: k, Failed: failed, Detail: msg,
+		Message: fmt.Sprintf("%s %s: %s: %s", verdict, g.Raw, k, msg)}
+	c.Checks = append(c.Checks, ch)
+	return ch
+}
+
+// describeChange says how a row moved, e.g. "a drop of 4100 B (-7.47%)".
+func describeChange(r *Row) string {
+	word := "a rise"
+	if r.Change < 0 {
+		word = "a drop"
+	}
+	if r.Change == 0 {
+		return "no change"
+	}
+	pct := ""
+	if !math.IsNaN(float64(r.DeltaPct)) {
+		pct = fmt.Sprintf(" (%+.2f%%)", float64(r.DeltaPct))
+	}
+	return fmt.Sprintf("%s of %s%s", word, amount(math.Abs(r.Change), r.Unit), pct)
+}
+
+// amount writes v in unit at the scale that suits it, with the unit.
+func amount(v float64, unit string) string {
+	sc := ScaleFor(unit, v)
+	return sc.Format(v) + " " + sc.Unit
+}
+
+func changeChecks(c *Comparison, pr *Summary, g Gate) {
+	for i := range c.Rows {
+		r := &c.Rows[i]
+		if r.Metric != g.Metric {
+			continue
+		}
+		var failed bool
+		var msg string
+		from := fmt.Sprintf("base %s, PR %s: ", FormatValue(r.Old, r.Unit), FormatValue(r.New, r.Unit))
+		switch g.Kind {
+		case GateSignificant:
+			failed = r.Verdict == Worse
+			switch {
+			case failed:
+				msg = fmt.Sprintf("significantly worse, %s (p=%s)", describeChange(r), FormatP(r.P))
+			case tooFewToTest(*r):
+				msg = fmt.Sprintf("%s; too few repetitions (%d+%d) to test significance", describeChange(r), r.OldN, r.NewN)
+			case r.Verdict == Better:
+				msg = fmt.Sprintf("significantly better, %s (p=%s)", describeChange(r), FormatP(r.P))
 			default:
-				d := r.New - r.Old
-				change := fmt.Sprintf("%+.0f %s", d, r.Unit)
-				limit := fmt.Sprintf("%+.0f %s", g.Limit, r.Unit)
-				if g.Kind == GateRelative {
-					d = float64(r.DeltaPct)
-					change, limit = fmt.Sprintf("%+.2f%%", d), fmt.Sprintf("%+g%%", g.Limit)
-				}
-				past := !math.IsNaN(d) && ((g.Limit < 0 && d < g.Limit) || (g.Limit > 0 && d > g.Limit))
-				switch {
-				case !past:
-					res.Reason = fmt.Sprintf("change %s within %s", change, limit)
-				case r.Significant:
-					res.Failed = true
-					res.Reason = fmt.Sprintf("change %s passes %s and is significant (p=%.3f)", change, limit, r.P)
-				case tooFewToTest(*r):
-					res.Failed = true
-					res.Reason = fmt.Sprintf("change %s passes %s; too few repetitions to test significance, gated on the change alone", change, limit)
-				default:
-					res.Reason = fmt.Sprintf("change %s passes %s but is not significant (p=%.3f): noise", change, limit, r.P)
-				}
+				msg = fmt.Sprintf("not significantly worse, %s (p=%s)", describeChange(r), FormatP(r.P))
 			}
-			r.Gates = append(r.Gates, res)
-			if res.Failed {
-				c.Failures = append(c.Failures, fmt.Sprintf("%s: %s: %s", g.Raw, r.Key, res.Reason))
+		default:
+			d, limit := r.Change, amount(math.Abs(g.Limit), r.Unit)
+			if g.Kind == GateRelative {
+				d, limit = float64(r.DeltaPct), fmt.Sprintf("%g%%", math.Abs(g.Limit))
 			}
-		}
-		if g.Kind == GateSignificant && g.Metric == MetricLeakPerCycle {
-			for _, cell := range pr.Cells {
-				m, ok := cell.Metric(MetricLeakPerCycle)
-				if ok && m.Significant != nil && *m.Significant && m.Value > 0 {
-					hit = true
-					c.Failures = append(c.Failures, fmt.Sprintf("%s: PR cell %s leaks %.1f B/cycle, 95%% interval [%.1f, %.1f] excludes zero",
-						g.Raw, cell.ID, m.Value, float64(m.Lo), float64(m.Hi)))
-				}
+			past := !math.IsNaN(d) && ((g.Limit < 0 && d < g.Limit) || (g.Limit > 0 && d > g.Limit))
+			word := map[bool]string{true: "drop", false: "rise"}[g.Limit < 0]
+			switch {
+			case math.IsNaN(d):
+				msg = fmt.Sprintf("%s; no relative change from a base of zero", describeChange(r))
+			case !past:
+				msg = fmt.Sprintf("%s, within the %s %s allowed", describeChange(r), limit, word)
+			case r.Significant:
+				failed = true
+				msg = fmt.Sprintf("%s, more than the %s %s allowed, and significant (p=%s)", describeChange(r), limit, word, FormatP(r.P))
+			case tooFewToTest(*r):
+				failed = true
+				msg = fmt.Sprintf("%s, more than the %s %s allowed; %d+%d repetitions are too few to test significance, so the change alone fails it",
+					describeChange(r), limit, word, r.OldN, r.NewN)
+			default:
+				msg = fmt.Sprintf("%s, more than the %s %s allowed, but not significant (p=%s): within the noise", describeChange(r), limit, word, FormatP(r.P))
 			}
 		}
-		if !hit {
-			c.Warnings = append(c.Warnings, fmt.Sprintf("gate %s matched nothing in both runs", g.Raw))
+		ch := c.check(g, r.Key, failed, from+msg)
+		r.Gates = append(r.Gates, GateResult{Gate: g.Raw, Failed: failed, Reason: ch.Message})
+	}
+	if g.Kind == GateSignificant && g.Metric == MetricLeakPerCycle {
+		for _, cell := range pr.Cells {
+			m, ok := cell.Metric(MetricLeakPerCycle)
+			if ok && m.Significant != nil && *m.Significant && m.Value > 0 {
+				c.check(g, unbranched(cell.Key), true, fmt.Sprintf("PR cell %s leaks %.1f B/cycle, 95%% interval [%.1f, %.1f] excludes zero",
+					cell.ID, m.Value, float64(m.Lo), float64(m.Hi)))
+			}
 		}
+	}
+}
+
+// thresholdChecks applies a floor or ceiling to every PR group (worst
+// repetition), fit, or count of failed cells. Groups with failed cells
+// are left out: their figures are not measurements, and the failure is
+// reported on its own.
+func thresholdChecks(c *Comparison, pr *Summary, g Gate, failedGroup map[Key]bool) {
+	below := g.Kind == GateBelow
+	limit := amount(g.Limit, metricInfo[g.Metric].Unit)
+	judge := func(k Key, vals []float64, unit, what string) {
+		worst, past := vals[0], 0
+		for _, v := range vals {
+			if (below && v < worst) || (!below && v > worst) {
+				worst = v
+			}
+			if (below && v < g.Limit) || (!below && v > g.Limit) {
+				past++
+			}
+		}
+		word := map[bool]string{true: "below", false: "above"}[below]
+		extreme := map[bool]string{true: "lowest", false: "highest"}[below]
+		if past > 0 {
+			c.check(g, k, true, fmt.Sprintf("%d of %d %s %s %s (%s %s)", past, len(vals), what, word, limit, extreme, amount(worst, unit)))
+			return
+		}
+		c.check(g, k, false, fmt.Sprintf("%s %s of %d %s, not %s %s", extreme, amount(worst, unit), len(vals), what, word, limit))
+	}
+	if g.Metric == MetricCellsFailed {
+		counts := failedCells(pr)
+		keys := make([]Key, 0, len(counts))
+		for k := range counts {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return keyLess(keys[i], keys[j]) })
+		for _, k := range keys {
+			judge(k, []float64{float64(counts[k].failed)}, UnitCount, "count of failed cells")
+		}
+		return
+	}
+	for _, gr := range pr.Groups {
+		k := unbranched(gr.Key)
+		m, ok := gr.Metric(g.Metric)
+		if !ok || failedGroup[k] {
+			continue
+		}
+		judge(k, valuesOf(m), m.Unit, "repetitions")
+	}
+	for _, cr := range pr.Costs {
+		m, ok := cr.Metric(g.Metric)
+		if !ok {
+			continue
+		}
+		vk := cr.Variant
+		k := Key{Board: vk.Board, Variant: vk.Variant, Scenario: cr.Scenario, N: FitAcrossN}
+		judge(k, []float64{m.Value}, m.Unit, "fits")
 	}
 }
 
 // verdicts sums up each variant's core rows. A variant tests many figures
 // at once, so a row counts towards its verdict only when P <= alpha/m, m the
 // number of the variant's informative core rows (Bonferroni); each row's own Delta
-// keeps benchstat's per-figure rule.
-func verdicts(rows []Row, alpha float64) []VariantVerdict {
+// keeps benchstat's per-figure rule. A group whose cells newly fail makes
+// its variant worse, with no test.
+func verdicts(rows []Row, failed []FailedGroup, alpha float64) []VariantVerdict {
 	idx := map[VariantKey]int{}
 	var out []VariantVerdict
 	var core [][]Row
-	for _, r := range rows {
-		vk := r.Key.VariantKey()
+	add := func(vk VariantKey) int {
 		i, ok := idx[vk]
 		if !ok {
 			i = len(out)
@@ -430,10 +628,22 @@ func verdicts(rows []Row, alpha float64) []VariantVerdict {
 			out = append(out, VariantVerdict{Variant: vk, Verdict: Same})
 			core = append(core, nil)
 		}
+		return i
+	}
+	for _, r := range rows {
+		i := add(r.Key.VariantKey())
 		// Rows equal on both sides with p=1 (counts that stayed zero,
 		// a constant high-water mark) test nothing and do not count.
 		if metricInfo[r.Metric].Core && !(r.Old == r.New && r.P >= 1) {
 			core[i] = append(core[i], r)
+		}
+	}
+	for _, f := range failed {
+		i := add(f.Key.VariantKey())
+		if f.New {
+			out[i].Worse = append(out[i].Worse, MetricCellsFailed+" "+f.Key.String())
+		} else if f.PRFailed < f.BaseFailed {
+			out[i].Better = append(out[i].Better, MetricCellsFailed+" "+f.Key.String())
 		}
 	}
 	for i := range out {

@@ -20,27 +20,48 @@ func TestParseGate(t *testing.T) {
 		in    string
 		kind  analysis.GateKind
 		limit float64
-		bad   bool
+		// err, when set, must appear in the error.
+		err string
 	}{
-		{in: "internal_free_steady:-1KB", kind: analysis.GateAbsolute, limit: -1024},
+		{in: "internal_free_steady:-1KB", kind: analysis.GateChange, limit: -1024},
+		{in: " internal_free_steady : -1KiB ", kind: analysis.GateChange, limit: -1024},
 		{in: "internal_free_steady:-2%", kind: analysis.GateRelative, limit: -2},
 		{in: "leak_per_cycle:significant", kind: analysis.GateSignificant},
-		{in: "per_session_internal_cost:+512B", kind: analysis.GateAbsolute, limit: 512},
-		{in: "internal_free_steady:1KiB", kind: analysis.GateAbsolute, limit: -1024}, // unsigned: the worse direction
-		{in: "ws_stack_hwm:-0.5K", kind: analysis.GateAbsolute, limit: -512},
+		{in: "per_session_internal_cost:+512B", kind: analysis.GateChange, limit: 512},
+		{in: "ws_stack_hwm:-0.5K", kind: analysis.GateChange, limit: -512},
 		{in: "handler_latency_p99:+10%", kind: analysis.GateRelative, limit: 10},
-		{in: "nope:-1KB", bad: true},
-		{in: "internal_free_steady", bad: true},
-		{in: "resets:1KB", bad: true},
-		{in: "internal_free_steady:abc", bad: true},
-		{in: ":-1KB", bad: true},
+		{in: "handler_latency_p99:+2ms", kind: analysis.GateChange, limit: 2000},
+		{in: "handler_latency_p99>5ms", kind: analysis.GateAbove, limit: 5000},
+		{in: "ws_stack_hwm<512B", kind: analysis.GateBelow, limit: 512},
+		{in: "internal_free_min<16KiB", kind: analysis.GateBelow, limit: 16384},
+		{in: "resets>0", kind: analysis.GateAbove, limit: 0},
+		{in: "cells_failed>0", kind: analysis.GateAbove, limit: 0},
+		{in: "internal_fragmentation>50%", kind: analysis.GateAbove, limit: 0.5},
+		{in: "resets:+1", kind: analysis.GateChange, limit: 1},
+		// An unsigned change says how to write it.
+		{in: "internal_free_steady:1KB", err: "write internal_free_steady:-1KB"},
+		{in: "per_session_internal_cost:512B", err: "write per_session_internal_cost:+512B"},
+		{in: "internal_free_steady:2%", err: "write internal_free_steady:-2%"},
+		// A sign in the better direction would fail an improvement.
+		{in: "internal_free_steady:+1KB", err: "would fail when it improves; write internal_free_steady:-1KB"},
+		{in: "leak_per_cycle:-8B", err: "write leak_per_cycle:+8B"},
+		{in: "ws_stack_hwm<-512B", err: "plain value"},
+		{in: "nope:-1KB", err: "unknown metric"},
+		{in: "internal_fre_steady:-1KB", err: "did you mean internal_free_steady?"},
+		{in: "internal_free_steady", err: "want METRIC:CHANGE"},
+		{in: "resets:+1KB", err: "a count"},
+		{in: "handler_latency_p99:+1KB", err: "time (us, ms, s)"},
+		{in: "internal_free_steady:-abc", err: "the metric is bytes"},
+		{in: "internal_free_steady:-NaN", err: "bytes"},
+		{in: ":-1KB", err: "want METRIC"},
+		{in: "ws_stack_hwm<", err: "want METRIC"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			g, err := analysis.ParseGate(tt.in)
-			if tt.bad {
-				if err == nil {
-					t.Fatalf("no error for %q", tt.in)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want one saying %q", err, tt.err)
 				}
 				return
 			}
@@ -194,7 +215,7 @@ func TestCompare(t *testing.T) {
 		if err := analysis.WriteMarkdown(&md, c); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"gate failure", "| esp32s3 | a | **worse** |", "#### internal_free_steady (B)", "❌"} {
+		for _, want := range []string{"**FAIL: ", "| esp32s3 | a | **worse** |", "#### internal_free_steady (KiB)", "❌ FAIL `internal_free_steady:-1KB`"} {
 			if !strings.Contains(md.String(), want) {
 				t.Errorf("markdown lacks %q:\n%s", want, md.String())
 			}
@@ -217,7 +238,7 @@ func TestCompare(t *testing.T) {
 		if err := xml.Unmarshal(ju.Bytes(), &parsed); err != nil {
 			t.Fatalf("junit does not parse: %v", err)
 		}
-		if len(parsed.Suites) != 3 || parsed.Failures != len(c.Failures) || parsed.Tests < 13 {
+		if len(parsed.Suites) != 3 || parsed.Failures != len(c.Failures) || parsed.Tests < 13 || len(c.Failures) == 0 {
 			t.Errorf("junit: %d suites, %d tests, %d failures (comparison has %d failures)", len(parsed.Suites), parsed.Tests, parsed.Failures, len(c.Failures))
 		}
 	})
@@ -263,20 +284,32 @@ func TestCompareAcrossBehavioursReportsNewlyFailingCells(t *testing.T) {
 	if len(c.Warnings) != 0 {
 		t.Errorf("groups did not match across behaviours: %v", c.Warnings)
 	}
-	var failedRow *analysis.Row
-	for i, r := range c.Rows {
-		if r.Key.Variant == "b" && r.Metric != analysis.MetricCellsFailed {
+	for _, r := range c.Rows {
+		if r.Key.Variant == "b" {
 			t.Errorf("variant b keeps row %s although its PR cells failed", r.Metric)
 		}
-		if r.Metric == analysis.MetricCellsFailed {
-			failedRow = &c.Rows[i]
-		}
 	}
-	if failedRow == nil || failedRow.Key.Variant != "b" || failedRow.Old != 0 || failedRow.New != 3 || failedRow.Verdict != analysis.Worse {
-		t.Fatalf("cells_failed row: %+v", failedRow)
+	if len(c.FailedCells) != 1 {
+		t.Fatalf("failed cells: %+v", c.FailedCells)
+	}
+	if f := c.FailedCells[0]; f.Key.Variant != "b" || f.BaseFailed != 0 || f.PRFailed != 3 || f.PRTotal != 3 || !f.New ||
+		len(f.Reasons) != 1 || f.Reasons[0] != "esp_websocket_client_init returned NULL" {
+		t.Fatalf("failed group: %+v", f)
 	}
 	if !c.Failed() || !strings.Contains(strings.Join(c.Failures, "\n"), "3 of 3 cells fail in the PR") {
 		t.Fatalf("failures: %v", c.Failures)
+	}
+	var md bytes.Buffer
+	if err := analysis.WriteMarkdown(&md, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"**FAIL: 1 cell group(s) fail", "`esp_websocket_client_init returned NULL`", "| 0 of 3 | 3 of 3 | ❌ new |"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+	if strings.Contains(md.String(), "cells_failed (") {
+		t.Errorf("failed cells got a table with a test statistic:\n%s", md.String())
 	}
 	var ju bytes.Buffer
 	if err := analysis.WriteJUnit(&ju, c); err != nil {
@@ -300,9 +333,176 @@ func TestCompareAcrossBehavioursReportsNewlyFailingCells(t *testing.T) {
 			t.Errorf("variant %s: verdict %s, want %s", v.Variant.Variant, v.Verdict, want)
 		}
 	}
-	// Without gates the failure is reported but does not fail the comparison.
-	if c := analysis.Compare(base, pr, analysis.Thresholds{}); c.Failed() {
-		t.Errorf("no gate given, yet failed: %v", c.Failures)
+}
+
+// TestExitStatusAndJUnitAgree: JUnit's failures are exactly the reasons the
+// comparison fails, with or without gates and with failed cells allowed.
+func TestExitStatusAndJUnitAgree(t *testing.T) {
+	nan := analysis.Float(math.NaN())
+	mk := func(free float64, hwm float64, failB bool) *analysis.Summary {
+		s := &analysis.Summary{}
+		for _, v := range []string{"a", "b"} {
+			k := analysis.Key{Board: "s3", Variant: v, Scenario: "sweep", N: 1}
+			g := analysis.GroupResult{Key: k}
+			for rep := 1; rep <= 6; rep++ {
+				c := analysis.CellResult{ID: fmt.Sprintf("%s-%d", v, rep), Key: k, Rep: rep, Status: "ok"}
+				if v == "b" && failB {
+					c.Status, c.Reason = "failed", "esp_websocket_client_init returned NULL"
+				}
+				s.Cells = append(s.Cells, c)
+			}
+			vals := []float64{free, free + 1, free + 2, free + 3, free + 4, free + 5}
+			g.Metrics = []analysis.Metric{
+				{Name: analysis.MetricInternalFreeSteady, Unit: "B", Value: free + 2.5, Values: vals, N: 6, Lo: nan, Hi: nan},
+				{Name: analysis.MetricWSStackHWM, Unit: "B", Value: hwm, Values: []float64{hwm, hwm, hwm, hwm, hwm, hwm}, N: 6, Lo: nan, Hi: nan},
+			}
+			s.Groups = append(s.Groups, g)
+		}
+		return s
+	}
+	gates := func(ss ...string) []analysis.Gate {
+		var gs []analysis.Gate
+		for _, s := range ss {
+			g, err := analysis.ParseGate(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gs = append(gs, g)
+		}
+		return gs
+	}
+	tests := []struct {
+		name     string
+		base, pr *analysis.Summary
+		th       analysis.Thresholds
+		failures int
+	}{
+		{"no gates, nothing failed", mk(150000, 600, false), mk(150000, 600, false), analysis.Thresholds{}, 0},
+		{"no gates, significantly worse: informational", mk(150000, 600, false), mk(140000, 600, false), analysis.Thresholds{}, 0},
+		{"no gates, cells newly fail", mk(150000, 600, false), mk(150000, 600, true), analysis.Thresholds{}, 1},
+		{"cells fail in both runs", mk(150000, 600, true), mk(150000, 600, true), analysis.Thresholds{}, 0},
+		{"cells newly fail, allowed", mk(150000, 600, false), mk(150000, 600, true), analysis.Thresholds{AllowFailedCells: true}, 0},
+		{"change gate fails for a and b", mk(150000, 600, false), mk(140000, 600, false), analysis.Thresholds{Gates: gates("internal_free_steady:-1KB")}, 2},
+		{"change gate passes", mk(150000, 600, false), mk(149500, 600, false), analysis.Thresholds{Gates: gates("internal_free_steady:-1KB")}, 0},
+		{"floor fails for a and b", mk(150000, 600, false), mk(150000, 300, false), analysis.Thresholds{Gates: gates("ws_stack_hwm<512B")}, 2},
+		{"floor skips the failed group, cells fail", mk(150000, 600, false), mk(150000, 300, true), analysis.Thresholds{Gates: gates("ws_stack_hwm<512B")}, 2},
+		{"ceiling on failed cells", mk(150000, 600, true), mk(150000, 600, true), analysis.Thresholds{Gates: gates("cells_failed>0"), AllowFailedCells: true}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := analysis.Compare(tt.base, tt.pr, tt.th)
+			if len(c.Failures) != tt.failures || c.Failed() != (tt.failures > 0) {
+				t.Errorf("failures %q, want %d", c.Failures, tt.failures)
+			}
+			for _, f := range c.Failures {
+				if !strings.HasPrefix(f, "FAIL") {
+					t.Errorf("failure %q does not start with FAIL", f)
+				}
+			}
+			if h := c.Headline(); strings.HasPrefix(h, "FAIL") != c.Failed() || !strings.HasPrefix(h, "FAIL") && !strings.HasPrefix(h, "PASS") {
+				t.Errorf("headline %q, failed %v", h, c.Failed())
+			}
+			var ju bytes.Buffer
+			if err := analysis.WriteJUnit(&ju, c); err != nil {
+				t.Fatal(err)
+			}
+			var parsed struct {
+				Failures int `xml:"failures,attr"`
+			}
+			if err := xml.Unmarshal(ju.Bytes(), &parsed); err != nil {
+				t.Fatalf("junit does not parse: %v", err)
+			}
+			if parsed.Failures != len(c.Failures) {
+				t.Errorf("junit has %d failures, the comparison %d (%q):\n%s", parsed.Failures, len(c.Failures), c.Failures, ju.String())
+			}
+			for _, ch := range c.Checks {
+				if !strings.HasPrefix(ch.Message, map[bool]string{true: "FAIL ", false: "PASS "}[ch.Failed]) {
+					t.Errorf("check message %q (failed %v)", ch.Message, ch.Failed)
+				}
+			}
+		})
+	}
+}
+
+// TestMarkdownTablesUseOneUnit: a table's heading names the unit of all of
+// its cells; small and large values share it; latencies stay in time.
+func TestMarkdownTablesUseOneUnit(t *testing.T) {
+	nan := analysis.Float(math.NaN())
+	mk := func(free, hwm, p99 float64) *analysis.Summary {
+		s := &analysis.Summary{}
+		for i, n := range []int{1, 8} {
+			k := analysis.Key{Board: "s3", Variant: "int", Scenario: "sweep", N: n}
+			f := free / float64(1+7*i) // 150000 at N=1, ~18750 and below 10 KiB for small inputs
+			s.Groups = append(s.Groups, analysis.GroupResult{Key: k, Metrics: []analysis.Metric{
+				{Name: analysis.MetricInternalFreeSteady, Unit: analysis.UnitBytes, Value: f, Values: []float64{f, f, f, f, f, f}, N: 6, Lo: nan, Hi: nan},
+				{Name: analysis.MetricWSStackHWM, Unit: analysis.UnitBytes, Value: hwm, Values: []float64{hwm, hwm, hwm, hwm, hwm, hwm}, N: 6, Lo: nan, Hi: nan},
+				{Name: analysis.MetricLatencyP99, Unit: analysis.UnitMicros, Value: p99, Values: []float64{p99, p99, p99, p99, p99, p99}, N: 6, Lo: nan, Hi: nan},
+			}})
+		}
+		return s
+	}
+	c := analysis.Compare(mk(81184, 45, 3417000), mk(77084, 28, 3517000), analysis.Thresholds{})
+	var md bytes.Buffer
+	if err := analysis.WriteMarkdown(&md, c); err != nil {
+		t.Fatal(err)
+	}
+	out := md.String()
+	for _, want := range []string{
+		"#### internal_free_steady (KiB)",
+		"| s3 | int | sweep N=8 | 9.9 | 9.4 | -0.50 | -5.05% |",   // 10148 B: below 10 KiB, still in KiB
+		"| s3 | int | sweep N=1 | 79.3 | 75.3 | -4.00 | -5.05% |", // -4100 B
+		"#### ws_stack_hwm (B)",
+		"| 45 | 28 | -17 | -37.78% |",
+		"#### handler_latency_p99 (ms)",
+		"| 3417.00 | 3517.00 | +100.000 | +2.93% |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, out)
+		}
+	}
+	for _, bad := range []string{" KiB |", " B |", " ms |", "(us)"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("a cell carries its own unit %q:\n%s", bad, out)
+		}
+	}
+}
+
+// TestGateMessagesSayPassOrFailFirst pins the wording of change gates.
+func TestGateMessagesSayPassOrFailFirst(t *testing.T) {
+	nan := analysis.Float(math.NaN())
+	mk := func(vals ...float64) *analysis.Summary {
+		k := analysis.Key{Board: "s3", Variant: "both-ext", Scenario: "sweep", N: 4}
+		sorted := slices.Sorted(slices.Values(vals))
+		med := (sorted[(len(vals)-1)/2] + sorted[len(vals)/2]) / 2
+		return &analysis.Summary{Groups: []analysis.GroupResult{{Key: k, Metrics: []analysis.Metric{
+			{Name: analysis.MetricInternalFreeSteady, Unit: analysis.UnitBytes, Value: med, Values: vals, N: len(vals), Lo: nan, Hi: nan}}}}}
+	}
+	gate, err := analysis.ParseGate("internal_free_steady:-1KB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := analysis.Thresholds{Gates: []analysis.Gate{gate}}
+	tests := []struct {
+		name     string
+		base, pr *analysis.Summary
+		want     string
+	}{
+		{"significant drop", mk(54900, 54901, 54902, 54903, 54904, 54905), mk(50800, 50801, 50802, 50803, 50804, 50805),
+			"FAIL internal_free_steady:-1KB: board=s3 variant=both-ext scenario=sweep n=4: base 53.6 KiB, PR 49.6 KiB: a drop of 4100 B (-7.47%), more than the 1024 B drop allowed, and significant (p=0.002)"},
+		{"small drop", mk(54900, 54901, 54902, 54903, 54904, 54905), mk(54700, 54701, 54702, 54703, 54704, 54705),
+			"PASS internal_free_steady:-1KB: board=s3 variant=both-ext scenario=sweep n=4: base 53.6 KiB, PR 53.4 KiB: a drop of 200 B (-0.36%), within the 1024 B drop allowed"},
+		{"too few to test", mk(54900, 54901, 54902), mk(50800, 50801, 50802),
+			"FAIL internal_free_steady:-1KB: board=s3 variant=both-ext scenario=sweep n=4: base 53.6 KiB, PR 49.6 KiB: a drop of 4100 B (-7.47%), more than the 1024 B drop allowed; 3+3 repetitions are too few to test significance, so the change alone fails it"},
+		{"noise", mk(54900, 50000, 59000, 51000, 58000, 52000), mk(50800, 50000, 59000, 51000, 58000, 52000),
+			"PASS internal_free_steady:-1KB: board=s3 variant=both-ext scenario=sweep n=4: base 52.2 KiB, PR 50.3 KiB: a drop of 1950 B (-3.65%), more than the 1024 B drop allowed, but not significant (p=0.771): within the noise"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := analysis.Compare(tt.base, tt.pr, th)
+			if len(c.Checks) != 1 || c.Checks[0].Message != tt.want {
+				t.Errorf("checks %+v\nwant %q", c.Checks, tt.want)
+			}
+		})
 	}
 }
 
@@ -350,7 +550,7 @@ func TestGatedCompareOfUnrelatedRunsFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := analysis.Compare(mk("esp32s3"), mk("esp32"), analysis.Thresholds{Gates: []analysis.Gate{gate}})
-	if !c.Failed() || c.Failures[len(c.Failures)-1] != analysis.NothingCompared {
+	if !c.Failed() || c.Failures[len(c.Failures)-1] != analysis.NothingCompared || !strings.HasPrefix(c.Headline(), "FAIL") {
 		t.Fatalf("failures %v, want %q", c.Failures, analysis.NothingCompared)
 	}
 	var junit bytes.Buffer

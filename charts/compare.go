@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
@@ -54,8 +55,45 @@ func vkNoBranch(k analysis.VariantKey) analysis.VariantKey {
 	return k
 }
 
+// failedKeys returns the groups of s with a failed cell, and one line per
+// variant saying what is not drawn because of them.
+func failedKeys(s *analysis.Summary, run string) (map[analysis.Key]bool, []string) {
+	keys := map[analysis.Key]bool{}
+	count := map[analysis.VariantKey]int{}
+	reason := map[analysis.VariantKey]string{}
+	var order []analysis.VariantKey
+	for _, c := range s.Cells {
+		if c.Status != rundir.StatusFailed {
+			continue
+		}
+		keys[c.Key] = true
+		vk := vkNoBranch(c.Key.VariantKey())
+		if count[vk] == 0 {
+			order = append(order, vk)
+			reason[vk] = c.Reason
+		}
+		count[vk]++
+	}
+	var notes []string
+	for _, vk := range order {
+		notes = append(notes, fmt.Sprintf("%s %s: %d failed cell(s) not drawn (%s)", vk.Variant, run, count[vk], reason[vk]))
+	}
+	return keys, notes
+}
+
 func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *analysis.Summary) ([]Chart, error) {
 	var out []Chart
+	failed := [2]map[analysis.Key]bool{}
+	var notes []string
+	for ri, s := range []*analysis.Summary{base, pr} {
+		var n []string
+		failed[ri], n = failedKeys(s, []string{"base", "PR"}[ri])
+		notes = append(notes, n...)
+	}
+	failedNote := ""
+	if len(notes) > 0 {
+		failedNote = " Failed cells have no figures worth drawing and are left out: " + strings.Join(notes, "; ") + "."
+	}
 	lab := labelsFor(base, pr)
 	lab.branch = false // base and PR differ by branch; the series say which
 	// Steady free internal RAM against N, base dashed and PR solid.
@@ -71,7 +109,7 @@ func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *anal
 	for ri, s := range []*analysis.Summary{base, pr} {
 		run := []string{"base", "PR"}[ri]
 		for _, g := range s.Groups {
-			if g.Key.Scenario != "sweep" {
+			if g.Key.Scenario != "sweep" || failed[ri][g.Key] {
 				continue
 			}
 			m, ok := g.Metric(analysis.MetricInternalFreeSteady)
@@ -130,7 +168,7 @@ func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *anal
 		m := optionOf(line)
 		pairColors(m)
 		out = append(out, Chart{ID: "cmp-steady", Title: "Steady free internal RAM (KiB) against N: base (dashed) and PR (solid)",
-			Caption: "Median across repetitions of each group's steady free internal RAM.", Option: m})
+			Caption: "Median across repetitions of each group's steady free internal RAM; each variant has one colour, light and dashed for the base, dark and solid for the PR." + failedNote, Option: m})
 	}
 	// Per-session cost, base vs PR.
 	type cost struct{ base, pr float64 }
@@ -139,7 +177,7 @@ func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *anal
 	for ri, s := range []*analysis.Summary{base, pr} {
 		for _, cr := range s.Costs {
 			m, ok := cr.Metric(analysis.MetricPerSessionCost)
-			if !ok {
+			if !ok || variantFailed(failed[ri], cr.Variant) {
 				continue
 			}
 			vk := vkNoBranch(cr.Variant)
@@ -174,7 +212,7 @@ func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *anal
 		bar.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "category", AxisLabel: catLabel(cats)}), charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "KiB"}))
 		bar.AddSeries("base", b, charts.WithItemStyleOpts(opts.ItemStyle{Color: "#9aa4b1"}))
 		bar.AddSeries("PR", p, charts.WithItemStyleOpts(opts.ItemStyle{Color: "#5470c6"}))
-		out = append(out, Chart{ID: "cmp-cost", Title: "Internal RAM cost per TLS session: base and PR", Caption: "Minus the slope of steady free internal RAM against N (see the table for intervals and p-values).", Option: optionOf(bar)})
+		out = append(out, Chart{ID: "cmp-cost", Title: "Internal RAM cost per TLS session: base and PR", Caption: "Minus the slope of steady free internal RAM against N (see the table for intervals and p-values)." + failedNote, Option: optionOf(bar)})
 	}
 	// Timelines of the largest-N sweep cell of each variant, both runs.
 	type pick struct {
@@ -189,7 +227,7 @@ func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *anal
 		var vks []analysis.VariantKey
 		for i := range s.Cells {
 			c := &s.Cells[i]
-			if c.Key.Scenario != "sweep" || c.Samples == 0 {
+			if c.Key.Scenario != "sweep" || c.Samples == 0 || c.Status == rundir.StatusFailed {
 				continue
 			}
 			vk := vkNoBranch(c.Key.VariantKey())
@@ -249,7 +287,7 @@ func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *anal
 		pairColors(m)
 		if s, _ := m["series"].([]any); len(s) > 0 {
 			out = append(out, Chart{ID: "cmp-timeline", Title: "Free internal RAM (KiB) over time at the largest N: base (dashed) and PR (solid)", Height: 460,
-				Caption: fmt.Sprintf("One repetition per variant and run, downsampled to at most %d points (LTTB).", MaxPoints), Option: m})
+				Caption: fmt.Sprintf("One repetition per variant and run, downsampled to at most %d points (LTTB); base light and dashed, PR dark and solid.", MaxPoints) + failedNote, Option: m})
 		}
 	}
 	for i := range out {
@@ -263,8 +301,10 @@ func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *anal
 	return out, nil
 }
 
-// pairColors gives a variant's base and PR series one color (series come
-// in base, PR pairs sorted by variant; a series without its pair gets its own).
+// pairColors gives a variant's base and PR series one hue (series come in
+// base, PR pairs sorted by variant; a series without its pair gets its
+// own): the PR in the full colour, the base in a light tint of it, so two
+// identical lines stay told apart.
 func pairColors(m map[string]any) {
 	palette := []string{"#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc"}
 	series, _ := m["series"].([]any)
@@ -275,43 +315,141 @@ func pairColors(m map[string]any) {
 			continue
 		}
 		name, _ := s["name"].(string)
-		stem := name
+		stem, isBase := name, false
 		for _, suf := range []string{" base", " PR"} {
 			if len(stem) > len(suf) && stem[len(stem)-len(suf):] == suf {
 				stem = stem[:len(stem)-len(suf)]
+				isBase = suf == " base"
 			}
 		}
 		if stem != prev {
 			color++
 			prev = stem
 		}
-		s["color"] = palette[color%len(palette)]
+		c := palette[color%len(palette)]
+		if isBase {
+			c = tint(c, 0.55)
+		}
+		s["color"] = c
+		if ls, ok := s["lineStyle"].(map[string]any); ok {
+			ls["color"] = c
+		}
+		if is, ok := s["itemStyle"].(map[string]any); ok {
+			is["color"] = c
+		} else {
+			s["itemStyle"] = map[string]any{"color": c}
+		}
 	}
+}
+
+// tint mixes the colour #rrggbb with white by f (0: unchanged, 1: white).
+func tint(hex string, f float64) string {
+	var r, g, b int
+	if _, err := fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b); err != nil {
+		return hex
+	}
+	mix := func(c int) int { return c + int(math.Round(float64(255-c)*f)) }
+	return fmt.Sprintf("#%02x%02x%02x", mix(r), mix(g), mix(b))
+}
+
+// variantFailed reports whether any failed group of a run belongs to vk.
+func variantFailed(failed map[analysis.Key]bool, vk analysis.VariantKey) bool {
+	for k := range failed {
+		if k.Scenario == "sweep" && k.VariantKey() == vk {
+			return true
+		}
+	}
+	return false
 }
 
 type cmpRow struct {
 	Board, Variant, Scenario, Metric string
-	Old, New, Delta, P, N            string
+	Unit                             string
+	Old, New, Change, Pct, P, N      string
+	Verdict                          string
 	Class                            string
 	Gates                            []analysis.GateResult
 }
 
+type cmpFailed struct {
+	Board, Variant, Scenario string
+	Base, PR, Mark           string
+	New                      bool
+	Reasons                  []string
+}
+
 type cmpPage struct {
-	Title    string
-	Gates    []string
-	Failures []string
-	Verdicts []analysis.VariantVerdict
-	Rows     []cmpRow
-	Warnings []string
-	Charts   []chartView
-	Options  template.JS
-	JS       template.JS
-	Alpha    string
+	Title       string
+	Headline    string
+	Failed      bool
+	Gates       []string
+	Failures    []string
+	FailedCells []cmpFailed
+	Verdicts    []analysis.VariantVerdict
+	Rows        []cmpRow
+	Warnings    []string
+	Charts      []chartView
+	Options     template.JS
+	JS          template.JS
+	Alpha       string
+}
+
+func scenarioOf(k analysis.Key) string {
+	scen := k.Scenario
+	if k.Label != "" && k.Label != k.Scenario {
+		scen = k.Label
+	}
+	if k.N >= 0 {
+		return scen + fmt.Sprintf(" N=%d", k.N)
+	}
+	return scen + " (fit across N)"
+}
+
+func variantOf(k analysis.Key) string {
+	if k.Behaviour != "" {
+		return k.Variant + " (" + k.Behaviour + ")"
+	}
+	return k.Variant
 }
 
 func renderComparison(w io.Writer, c *analysis.Comparison, cs []Chart, js []byte) error {
-	p := cmpPage{Title: fmt.Sprintf("wsbench compare: %s → %s", c.Base, c.PR), Gates: c.Gates, Failures: c.Failures, Verdicts: c.Verdicts,
-		Warnings: c.Warnings, JS: template.JS(js), Alpha: fmt.Sprintf("%.2f", c.Alpha)}
+	p := cmpPage{Title: fmt.Sprintf("wsbench compare: %s → %s", c.Base, c.PR), Headline: c.Headline(), Failed: c.Failed(), Gates: c.Gates,
+		Verdicts: c.Verdicts, Warnings: c.Warnings, JS: template.JS(js), Alpha: fmt.Sprintf("%.2f", c.Alpha)}
+	for _, f := range c.Failures {
+		if !strings.HasPrefix(f, "FAIL cells: ") { // the failed-cells table shows those
+			p.Failures = append(p.Failures, f)
+		}
+	}
+	count := func(n, total int) string {
+		if total == 0 {
+			return "not run"
+		}
+		return fmt.Sprintf("%d of %d", n, total)
+	}
+	for _, f := range c.FailedCells {
+		mark := "in both runs"
+		switch {
+		case f.New && c.AllowFailedCells:
+			mark = "new (allowed)"
+		case f.New:
+			mark = "new"
+		case f.PRFailed < f.BaseFailed:
+			mark = "fewer"
+		}
+		p.FailedCells = append(p.FailedCells, cmpFailed{Board: f.Key.Board, Variant: variantOf(f.Key), Scenario: scenarioOf(f.Key),
+			Base: count(f.BaseFailed, f.BaseTotal), PR: count(f.PRFailed, f.PRTotal), Mark: mark, New: f.New, Reasons: f.Reasons})
+	}
+	// One unit per metric, as in the Markdown.
+	scales := map[string]analysis.Scale{}
+	vals := map[string][]float64{}
+	for _, r := range c.Rows {
+		vals[r.Metric] = append(vals[r.Metric], r.Old, r.New)
+	}
+	for _, r := range c.Rows {
+		if _, ok := scales[r.Metric]; !ok {
+			scales[r.Metric] = analysis.ScaleFor(r.Unit, vals[r.Metric]...)
+		}
+	}
 	for _, r := range c.Rows {
 		cls := ""
 		switch r.Verdict {
@@ -320,22 +458,18 @@ func renderComparison(w io.Writer, c *analysis.Comparison, cs []Chart, js []byte
 		case analysis.Better:
 			cls = "better"
 		}
-		scen := r.Key.Scenario
-		if r.Key.Label != "" && r.Key.Label != r.Key.Scenario {
-			scen = r.Key.Label
+		sc := scales[r.Metric]
+		pct := "—"
+		if d := float64(r.DeltaPct); !math.IsNaN(d) {
+			pct = fmt.Sprintf("%+.2f%%", d)
 		}
-		if r.Key.N >= 0 {
-			scen += fmt.Sprintf(" N=%d", r.Key.N)
-		} else {
-			scen += " (fit across N)"
+		verdict := r.Verdict
+		if verdict == analysis.Same {
+			verdict = "~"
 		}
-		variant := r.Key.Variant
-		if r.Key.Behaviour != "" {
-			variant += " (" + r.Key.Behaviour + ")"
-		}
-		p.Rows = append(p.Rows, cmpRow{Board: r.Key.Board, Variant: variant, Scenario: scen, Metric: r.Metric,
-			Old: analysis.FormatValue(r.Old, r.Unit), New: analysis.FormatValue(r.New, r.Unit), Delta: r.Delta,
-			P: fmt.Sprintf("%.3f", r.P), N: fmt.Sprintf("%d+%d", r.OldN, r.NewN), Class: cls, Gates: r.Gates})
+		p.Rows = append(p.Rows, cmpRow{Board: r.Key.Board, Variant: variantOf(r.Key), Scenario: scenarioOf(r.Key), Metric: r.Metric, Unit: sc.Unit,
+			Old: sc.Format(r.Old), New: sc.Format(r.New), Change: sc.FormatChange(r.Change), Pct: pct, Verdict: verdict,
+			P: analysis.FormatP(r.P), N: fmt.Sprintf("%d+%d", r.OldN, r.NewN), Class: cls, Gates: r.Gates})
 	}
 	var err error
 	if p.Charts, p.Options, err = chartPayload(cs); err != nil {
@@ -358,16 +492,22 @@ th{background:#f0f3f6;font-weight:600;position:sticky;top:0}
 td.l,th.l{text-align:left}
 tr.worse td{background:#ffebe9}tr.better td{background:#dafbe1}
 .fail{color:#b42318;font-weight:600}.pass{color:#1a7f37;font-weight:600}
-.verdict-worse{color:#b42318;font-weight:700}.verdict-better{color:#1a7f37;font-weight:700}
+.verdict-worse{color:#b42318;font-weight:700}
+td.reason code{white-space:normal;word-break:break-word}.verdict-better{color:#1a7f37;font-weight:700}
 </style>
 </head>
 <body>
 <main>
 <h1>{{.Title}}</h1>
-<p class="caption">Medians across repetitions; p-values from the Mann-Whitney U test as benchstat computes it (golang.org/x/perf/benchmath), per-session costs from a t test on the two slopes; alpha {{.Alpha}}. "~": no significant difference.</p>
-{{if .Gates}}<section class="card"><h2>Gates</h2>
-{{if .Failures}}<p class="fail">{{len .Failures}} failure(s)</p><ul>{{range .Failures}}<li>{{.}}</li>{{end}}</ul>{{else}}<p class="pass">All gates pass.</p>{{end}}
-<p class="caption">{{range .Gates}}<code>{{.}}</code> {{end}}</p></section>{{end}}
+<p class="caption">Medians across repetitions, each metric in the unit of its unit column; Δ = PR − base in that unit, Δ% relative to the base; p-values from the Mann-Whitney U test as benchstat computes it (golang.org/x/perf/benchmath), per-session costs from a t test on the two slopes; alpha {{.Alpha}}. "~": no significant difference. Failed cells are counted, not tested.</p>
+<section class="card"><p class="{{if .Failed}}fail{{else}}pass{{end}}" id="headline">{{.Headline}}</p>
+{{if .Failures}}<ul>{{range .Failures}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{if .Gates}}<p class="caption">Gates: {{range .Gates}}<code>{{.}}</code> {{end}}</p>{{end}}</section>
+{{if .FailedCells}}<section class="card"><h2>Cells that failed</h2>
+<p class="caption">A failed cell has no figures worth comparing: its group is left out of the table and the charts.</p>
+<table id="failed-cells"><thead><tr><th class="l">board</th><th class="l">variant</th><th class="l">scenario</th><th>base failed</th><th>PR failed</th><th class="l"></th><th class="l">reason</th></tr></thead><tbody>
+{{range .FailedCells}}<tr{{if .New}} class="worse"{{end}}><td class="l">{{.Board}}</td><td class="l">{{.Variant}}</td><td class="l">{{.Scenario}}</td><td>{{.Base}}</td><td>{{.PR}}</td><td class="l">{{.Mark}}</td><td class="l reason">{{range .Reasons}}<code>{{.}}</code><br>{{end}}</td></tr>
+{{end}}</tbody></table></section>{{end}}
 <section class="card"><h2>Verdict per variant</h2>
 <table><thead><tr><th class="l">board</th><th class="l">variant</th><th class="l">verdict</th><th class="l">better</th><th class="l">worse</th></tr></thead><tbody>
 {{range .Verdicts}}<tr><td class="l">{{.Variant.Board}}</td><td class="l">{{.Variant.Variant}}{{if .Variant.Behaviour}} ({{.Variant.Behaviour}}){{end}}</td><td class="l verdict-{{.Verdict}}">{{.Verdict}}</td><td class="l">{{range .Better}}{{.}}<br>{{end}}</td><td class="l">{{range .Worse}}{{.}}<br>{{end}}</td></tr>
@@ -379,8 +519,8 @@ tr.worse td{background:#ffebe9}tr.better td{background:#dafbe1}
 </section>
 {{end}}
 <section class="card"><h2>Every compared figure</h2><div class="scroll"><table>
-<thead><tr><th class="l">metric</th><th class="l">board</th><th class="l">variant</th><th class="l">scenario</th><th>old</th><th>new</th><th>delta</th><th>p</th><th>n</th><th class="l">gates</th></tr></thead><tbody>
-{{range .Rows}}<tr{{if .Class}} class="{{.Class}}"{{end}}><td class="l">{{.Metric}}</td><td class="l">{{.Board}}</td><td class="l">{{.Variant}}</td><td class="l">{{.Scenario}}</td><td>{{.Old}}</td><td>{{.New}}</td><td>{{.Delta}}</td><td>{{.P}}</td><td>{{.N}}</td><td class="l">{{range .Gates}}<span class="{{if .Failed}}fail{{else}}pass{{end}}" title="{{.Reason}}">{{.Gate}}</span> {{end}}</td></tr>
+<thead><tr><th class="l">metric</th><th class="l">unit</th><th class="l">board</th><th class="l">variant</th><th class="l">scenario</th><th>base</th><th>PR</th><th>Δ</th><th>Δ%</th><th>p</th><th>n</th><th class="l">verdict</th><th class="l">gates</th></tr></thead><tbody>
+{{range .Rows}}<tr{{if .Class}} class="{{.Class}}"{{end}}><td class="l">{{.Metric}}</td><td class="l">{{.Unit}}</td><td class="l">{{.Board}}</td><td class="l">{{.Variant}}</td><td class="l">{{.Scenario}}</td><td>{{.Old}}</td><td>{{.New}}</td><td>{{.Change}}</td><td>{{.Pct}}</td><td>{{.P}}</td><td>{{.N}}</td><td class="l">{{.Verdict}}</td><td class="l">{{range .Gates}}<span class="{{if .Failed}}fail{{else}}pass{{end}}" title="{{.Reason}}">{{.Gate}}</span> {{end}}</td></tr>
 {{end}}</tbody></table></div></section>
 {{if .Warnings}}<section class="card"><h2>Warnings</h2><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul></section>{{end}}
 </main>

@@ -21,26 +21,31 @@ func newCompareCmd() *cobra.Command {
 	var htmlOut, mdOut, junitOut string
 	var failOn []string
 	var alpha float64
+	var allowFailed bool
 	cmd := &cobra.Command{
 		Use:   "compare BASE PR",
 		Short: "Compare two runs (e.g. main and a PR branch) and gate on thresholds",
-		Long: `Compare two runs cell group by cell group: old and new medians, delta %,
-the Mann-Whitney U p-value as benchstat computes it ("~" when not
-significant), and a verdict per variant. BASE and PR are run directories
-(analysed afresh) or summary.json files.
+		Long: `Compare two runs cell group by cell group: base and PR medians in one
+unit per table, the change absolute and relative, the Mann-Whitney U
+p-value as benchstat computes it ("~" when not significant), and a verdict
+per variant. Cells that failed are listed with their reasons, counted and
+never tested. BASE and PR are run directories (analysed afresh) or
+summary.json files.
 
-The Markdown table (fit for a pull-request comment) is printed on stdout;
---md, --html and --junit also write it, an HTML page with overlays of both
-runs, and JUnit XML.
+The Markdown (fit for a pull-request comment and a CI log; its first line
+after the title says PASS or FAIL) is printed on stdout; --md, --html and
+--junit also write it, an HTML page with overlays of both runs, and JUnit
+XML whose failures are exactly the reasons for exit status 1.
 
---fail-on METRIC:LIMIT (repeatable, or comma-separated) makes wsbench exit
-with status 1 when a gate fails:
-  internal_free_steady:-1KB     steady free internal RAM may not drop by more than 1 KiB
-  internal_free_steady:-2%      ... nor by more than 2%
-  per_session_internal_cost:+512B
-  leak_per_cycle:significant    no significant leak, and no significantly worse leak
-A change past a limit fails only when it is significant, or when there are
-too few repetitions to test it (then the change alone decides).`,
+` + analysis.GateSyntax + `
+
+Exit status:
+  0  PASS: every gate passes and no cell fails in the PR that did not fail
+     in the base
+  1  FAIL: a gate failed, or cells fail in the PR that did not in the base
+     (--allow-failed-cells: reported, not failed), or gates were given and
+     no cell group of BASE matches one of PR
+  2  usage or input error (bad flag or gate, unreadable run)`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			th := analysis.DefaultThresholds()
@@ -50,6 +55,7 @@ too few repetitions to test it (then the change alone decides).`,
 				}
 				th.Alpha = alpha
 			}
+			th.AllowFailedCells = allowFailed
 			for _, f := range failOn {
 				for _, part := range strings.Split(f, ",") {
 					if strings.TrimSpace(part) == "" {
@@ -102,15 +108,17 @@ too few repetitions to test it (then the change alone decides).`,
 				}
 			}
 			if c.Failed() {
-				return &exitError{code: 1, err: fmt.Errorf("%d gate failure(s):\n  %s", len(c.Failures), strings.Join(c.Failures, "\n  "))}
+				return &exitError{code: 1, err: fmt.Errorf("compare: %s\n  %s", c.Headline(), strings.Join(c.Failures, "\n  "))}
 			}
+			fmt.Fprintln(cmd.ErrOrStderr(), "wsbench compare:", c.Headline())
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&htmlOut, "html", "", "write an HTML comparison page to this file")
 	cmd.Flags().StringVar(&mdOut, "md", "", "write the Markdown table to this file")
 	cmd.Flags().StringVar(&junitOut, "junit", "", "write JUnit XML to this file")
-	cmd.Flags().StringSliceVar(&failOn, "fail-on", nil, "gate METRIC:LIMIT, e.g. internal_free_steady:-1KB, internal_free_steady:-2%, leak_per_cycle:significant")
+	cmd.Flags().StringSliceVar(&failOn, "fail-on", nil, "gate: METRIC:-CHANGE, METRIC:+CHANGE, METRIC:-P%, METRIC:significant, METRIC<FLOOR or METRIC>CEILING, e.g. internal_free_steady:-1KB, ws_stack_hwm<512B")
+	cmd.Flags().BoolVar(&allowFailed, "allow-failed-cells", false, "report cells that newly fail in the PR without failing the comparison")
 	cmd.Flags().Float64Var(&alpha, "alpha", 0, "significance level (default 0.05)")
 	return cmd
 }

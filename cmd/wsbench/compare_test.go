@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,7 +106,7 @@ func TestReportCompareExport(t *testing.T) {
 		if err := xml.Unmarshal(b, &suites); err != nil || suites.Failures != 2 {
 			t.Errorf("junit failures %d (a N=4 and N=8), err %v:\n%s", suites.Failures, err, b)
 		}
-		if b, _ := os.ReadFile(md); !strings.Contains(string(b), "gate failure") {
+		if b, _ := os.ReadFile(md); !strings.Contains(string(b), "**FAIL: 2 of ") {
 			t.Errorf("md:\n%s", b)
 		}
 		if b, _ := os.ReadFile(html); !strings.Contains(string(b), `id="cmp-steady"`) || !strings.Contains(string(b), `id="cmp-timeline"`) {
@@ -160,6 +162,84 @@ func TestCompareRejectsImpossibleAlpha(t *testing.T) {
 			_, err := execute(t, "compare", run, run, "--alpha", tt.alpha)
 			if (err != nil) != tt.wantErr || (err != nil && !strings.Contains(err.Error(), "--alpha")) {
 				t.Errorf("--alpha %s: err %v, want error %v", tt.alpha, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestCompareExitStatus: compare exits 1 exactly when its JUnit has
+// failures; cells that newly fail in the PR fail it without gates, unless
+// --allow-failed-cells; a backwards or unsigned change limit is a usage
+// error that shows the rule to write.
+func TestCompareExitStatus(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(name string, failB bool, hwm float64) string {
+		s := &analysis.Summary{Schema: analysis.SchemaVersion, RunID: name}
+		nan := analysis.Float(math.NaN())
+		for _, v := range []string{"a", "b"} {
+			k := analysis.Key{Board: "s3", Variant: v, Scenario: "sweep", N: 1}
+			for rep := 1; rep <= 6; rep++ {
+				c := analysis.CellResult{ID: fmt.Sprintf("%s-%d", v, rep), Key: k, Rep: rep, Status: "ok"}
+				if v == "b" && failB {
+					c.Status, c.Reason = "failed", "esp_websocket_client_init returned NULL"
+				}
+				s.Cells = append(s.Cells, c)
+			}
+			s.Groups = append(s.Groups, analysis.GroupResult{Key: k, Metrics: []analysis.Metric{
+				{Name: analysis.MetricWSStackHWM, Unit: "B", Value: hwm, Values: []float64{hwm, hwm, hwm, hwm, hwm, hwm}, N: 6, Lo: nan, Hi: nan}}})
+		}
+		d := filepath.Join(dir, name)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := analysis.WriteSummary(d, s); err != nil {
+			t.Fatal(err)
+		}
+		return filepath.Join(d, rundir.SummaryFile)
+	}
+	base, prOK, prFailed, prLowHWM := mk("base", false, 600), mk("ok", false, 600), mk("failed", true, 600), mk("low", false, 300)
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		junit   int
+		inError string
+	}{
+		{"unchanged", []string{base, prOK}, 0, 0, ""},
+		{"cells newly fail, no gates", []string{base, prFailed}, 1, 1, "esp_websocket_client_init returned NULL"},
+		{"cells newly fail, allowed", []string{base, prFailed, "--allow-failed-cells"}, 0, 0, ""},
+		{"floor", []string{base, prLowHWM, "--fail-on", "ws_stack_hwm<512B"}, 1, 2, "FAIL ws_stack_hwm<512B"},
+		{"floor passes", []string{base, prOK, "--fail-on", "ws_stack_hwm<512B"}, 0, 0, ""},
+		{"unsigned change limit", []string{base, prOK, "--fail-on", "ws_stack_hwm:100B"}, 2, -1, "write ws_stack_hwm:-100B"},
+		{"backwards change limit", []string{base, prOK, "--fail-on", "ws_stack_hwm:+100B"}, 2, -1, "would fail when it improves"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			junit := filepath.Join(dir, fmt.Sprintf("j%d.xml", i))
+			out, err := execute(t, append(append([]string{"compare"}, tt.args...), "--junit", junit)...)
+			code := 0
+			if err != nil {
+				code = exitCode(err)
+			}
+			if code != tt.code || (tt.inError != "" && (err == nil || !strings.Contains(err.Error(), tt.inError))) {
+				t.Fatalf("exit %d (err %v), want %d with %q\n%s", code, err, tt.code, tt.inError, out)
+			}
+			if tt.junit < 0 {
+				return
+			}
+			b, err := os.ReadFile(junit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var suites struct {
+				Failures int `xml:"failures,attr"`
+			}
+			if err := xml.Unmarshal(b, &suites); err != nil || suites.Failures != tt.junit {
+				t.Errorf("junit failures %d, want %d (err %v):\n%s", suites.Failures, tt.junit, err, b)
+			}
+			wantHead := map[bool]string{true: "**FAIL: ", false: "**PASS: "}[tt.code == 1]
+			if !strings.Contains(out, wantHead) {
+				t.Errorf("markdown lacks %q:\n%s", wantHead, out)
 			}
 		})
 	}
