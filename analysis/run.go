@@ -13,6 +13,7 @@ import (
 
 	"github.com/wsbench/wsbench/analysis/stats"
 	"github.com/wsbench/wsbench/rundir"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // AnalyzeRun analyzes every cell of a run directory, groups repetitions and
@@ -150,14 +151,15 @@ func GroupCells(cells []CellResult) []GroupResult {
 }
 
 // FitCosts fits, for each variant, steady free internal RAM of every sweep
-// cell (every repetition is a point) against N. See CostResult.
+// cell (every repetition is a point) against the sessions open. See
+// CostResult for the model.
 func FitCosts(cells []CellResult) []CostResult {
 	type pts struct {
-		n, free, psram []float64
-		psN            []float64
-		baseline       []float64
-		ns             map[int]bool
-		warnings       []string
+		x, free, base []float64 // sessions open, steady free, baseline free (NaN when missing)
+		psram, psN    []float64
+		zero          []float64 // steady free of the N=0 cells
+		ns            map[int]bool
+		warnings      []string
 	}
 	by := map[VariantKey]*pts{}
 	var order []VariantKey
@@ -185,15 +187,20 @@ func FitCosts(cells []CellResult) []CostResult {
 			}
 			x = so.Value
 		}
-		p.n = append(p.n, x)
+		p.x = append(p.x, x)
 		p.free = append(p.free, free.Value)
+		b := math.NaN()
+		if m, ok := c.Metric(MetricInternalFreeBaseline); ok {
+			b = m.Value
+		}
+		p.base = append(p.base, b)
+		if c.Key.N == 0 {
+			p.zero = append(p.zero, free.Value)
+		}
 		p.ns[c.Key.N] = true
 		if ps, ok := c.Metric(MetricPSRAMUsed); ok {
 			p.psN = append(p.psN, x)
 			p.psram = append(p.psram, ps.Value)
-		}
-		if b, ok := c.Metric(MetricInternalFreeBaseline); ok {
-			p.baseline = append(p.baseline, b.Value)
 		}
 		if r, ok := c.Metric(MetricResets); ok && r.Value > 0 {
 			p.warnings = append(p.warnings, fmt.Sprintf("cell %s had a reset and is in the fit", c.ID))
@@ -208,23 +215,30 @@ func FitCosts(cells []CellResult) []CostResult {
 			cr.Ns = append(cr.Ns, n)
 		}
 		sort.Ints(cr.Ns)
-		fit, err := stats.LinearFit(p.n, p.free, Confidence)
+		if len(p.zero) > 0 {
+			z := stats.Median(p.zero, Confidence)
+			m := Metric{Name: MetricSteadyFreeAtZero, Unit: UnitBytes, Value: z.Center, Lo: Float(z.Lo), Hi: Float(z.Hi), Confidence: z.Confidence, N: len(p.zero), Values: slices.Clone(p.zero)}
+			if !m.HasInterval() {
+				m.Lo, m.Hi, m.Confidence = Float(math.NaN()), Float(math.NaN()), 0
+			}
+			cr.Metrics = append(cr.Metrics, m)
+		}
+		cf, err := fitCost(p.x, p.free, p.base)
 		if err != nil {
-			cr.Warnings = append(cr.Warnings, fmt.Sprintf("no cost fit: %v (have %d cells at N=%v)", err, len(p.n), cr.Ns))
+			cr.Warnings = append(cr.Warnings, fmt.Sprintf("no cost fit: %v (have %d cells at N=%v)", err, len(p.x), cr.Ns))
 			out = append(out, cr)
 			continue
 		}
-		cr.SlopeSE, cr.ResidualSE = fit.SlopeSE, fit.ResidualSE
+		cr.Model = CostModel
+		cr.SlopeSE, cr.FixedSE, cr.ResidualSE = cf.perSessionSE, cf.fixedSE, cf.residualSE
+		cr.SlopeDF, cr.FixedDF = cf.slopeDF, cf.fixedDF
+		slo, shi := tInterval(cf.perSession, cf.perSessionSE, float64(cf.slopeDF))
+		flo, fhi := tInterval(cf.fixed, cf.fixedSE, cf.fixedDF)
 		cr.Metrics = append(cr.Metrics,
-			Metric{Name: MetricPerSessionCost, Unit: UnitBytesSession, Value: -fit.Slope, Lo: Float(-fit.SlopeHi), Hi: Float(-fit.SlopeLo), Confidence: Confidence, N: fit.N},
-			Metric{Name: MetricSteadyFreeAtZero, Unit: UnitBytes, Value: fit.Intercept, Lo: Float(fit.InterceptLo), Hi: Float(fit.InterceptHi), Confidence: Confidence, N: fit.N})
-		if len(p.baseline) > 0 {
-			b := stats.Median(p.baseline, Confidence).Center
-			cr.Metrics = append(cr.Metrics, Metric{Name: MetricFixedCost, Unit: UnitBytes, Value: b - fit.Intercept,
-				Lo: Float(b - fit.InterceptHi), Hi: Float(b - fit.InterceptLo), Confidence: Confidence, N: fit.N})
-		}
-		if len(cr.Ns) < 3 {
-			cr.Warnings = append(cr.Warnings, fmt.Sprintf("only %d distinct N: linearity cannot be checked", len(cr.Ns)))
+			Metric{Name: MetricPerSessionCost, Unit: UnitBytesSession, Value: cf.perSession, Lo: Float(slo), Hi: Float(shi), Confidence: Confidence, N: cf.slopeDF + 2},
+			Metric{Name: MetricFixedCost, Unit: UnitBytes, Value: cf.fixed, Lo: Float(flo), Hi: Float(fhi), Confidence: Confidence, N: cf.n})
+		if cf.warning != "" {
+			cr.Warnings = append(cr.Warnings, cf.warning)
 		}
 		if pf, err := stats.LinearFit(p.psN, p.psram, Confidence); err == nil {
 			cr.Metrics = append(cr.Metrics, Metric{Name: MetricPerSessionPSRAM, Unit: UnitBytesSession, Value: pf.Slope,
@@ -233,4 +247,138 @@ func FitCosts(cells []CellResult) []CostResult {
 		out = append(out, cr)
 	}
 	return out
+}
+
+// CostModel states the model FitCosts fits.
+const CostModel = "free = b0 - fixed*1[n>=1] - per_session*n, n = TLS sessions open in steady. " +
+	"Session 0 is the websocket client, so fixed is what the client takes once besides its own TLS session " +
+	"(task stack, client struct and config, event loop) and per_session is one TLS session. " +
+	"b0 is the mean steady free of the N=0 cells (without N=0 cells: of every sweep cell's baseline phase); " +
+	"b0 - fixed and per_session come from a least-squares line through the cells with sessions open; " +
+	"each part has its own noise (no session means no network traffic), so fixed = b0 - (b0 - fixed) gets a Welch t interval; 95% intervals"
+
+type costFit struct {
+	perSession, perSessionSE float64
+	fixed, fixedSE           float64
+	slopeDF                  int
+	fixedDF                  float64
+	n                        int
+	residualSE               float64
+	warning                  string
+}
+
+// fitCost fits CostModel to sessions open x, steady free y and baseline
+// free base (NaN when a cell has none).
+func fitCost(x, y, base []float64) (costFit, error) {
+	var x1, y1, zero []float64
+	distinct := map[float64]bool{}
+	for i, v := range x {
+		if v >= 1 {
+			distinct[v] = true
+			x1, y1 = append(x1, v), append(y1, y[i])
+		} else if v == 0 {
+			zero = append(zero, y[i])
+		}
+	}
+	if len(distinct) < 2 {
+		return costFit{}, fmt.Errorf("need cells at 2 or more distinct numbers of open sessions >= 1 to tell the one-time cost from the per-session cost, have %d", len(distinct))
+	}
+	line, err := stats.LinearFit(x1, y1, Confidence)
+	if err != nil {
+		return costFit{}, err
+	}
+	var warning string
+	if len(zero) == 0 {
+		for _, b := range base {
+			if !math.IsNaN(b) {
+				zero = append(zero, b)
+			}
+		}
+		warning = "no cells at N=0: b0, free with no session, is the mean of every sweep cell's baseline phase"
+	}
+	if len(zero) < 2 {
+		return costFit{}, fmt.Errorf("need 2 or more measurements of free internal RAM with no session (N=0 cells or baseline phases), have %d", len(zero))
+	}
+	b0, b0SE := meanSE(zero)
+	cf := costFit{perSession: -line.Slope, perSessionSE: line.SlopeSE, slopeDF: line.N - 2, n: len(x1) + len(zero),
+		fixed: b0 - line.Intercept, residualSE: line.ResidualSE, warning: warning}
+	v0, v1 := b0SE*b0SE, line.InterceptSE*line.InterceptSE
+	cf.fixedSE = math.Sqrt(v0 + v1)
+	switch {
+	case v0 == 0 && v1 == 0:
+		cf.fixedDF = float64(len(zero) - 1 + line.N - 2)
+	default:
+		cf.fixedDF = (v0 + v1) * (v0 + v1) / (v0*v0/float64(len(zero)-1) + v1*v1/float64(line.N-2))
+	}
+	return cf, nil
+}
+
+// meanSE returns the mean of v and its standard error.
+func meanSE(v []float64) (float64, float64) {
+	var m float64
+	for _, x := range v {
+		m += x
+	}
+	m /= float64(len(v))
+	var ss float64
+	for _, x := range v {
+		ss += (x - m) * (x - m)
+	}
+	return m, math.Sqrt(ss / float64(len(v)-1) / float64(len(v)))
+}
+
+// tInterval is est ± the t quantile at Confidence with df degrees of
+// freedom times se.
+func tInterval(est, se, df float64) (float64, float64) {
+	if se == 0 {
+		return est, est
+	}
+	h := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile((1+Confidence)/2) * se
+	return est - h, est + h
+}
+
+// Difference is other - base of one fitted cost with its 95% interval and
+// the two-sided p-value of "no difference": a Welch t on the two fits'
+// estimates and standard errors (Welch-Satterthwaite degrees of freedom).
+type Difference struct {
+	Delta, Lo, Hi, P float64
+	DF               float64
+}
+
+// CostDifference compares the fitted per_session_internal_cost or
+// fixed_internal_cost of two variants (other - base).
+func CostDifference(base, other *CostResult, metric string) (Difference, error) {
+	bm, ok1 := base.Metric(metric)
+	om, ok2 := other.Metric(metric)
+	if !ok1 || !ok2 {
+		return Difference{}, fmt.Errorf("cost difference: %s missing from %s or %s", metric, base.Variant, other.Variant)
+	}
+	var sb, so, db, do float64
+	switch metric {
+	case MetricPerSessionCost:
+		sb, so, db, do = base.SlopeSE, other.SlopeSE, float64(base.SlopeDF), float64(other.SlopeDF)
+	case MetricFixedCost:
+		sb, so, db, do = base.FixedSE, other.FixedSE, base.FixedDF, other.FixedDF
+	default:
+		return Difference{}, fmt.Errorf("cost difference: %s is not a fitted cost", metric)
+	}
+	if db < 1 || do < 1 {
+		return Difference{}, fmt.Errorf("cost difference: a fit of %s or %s has no degrees of freedom", base.Variant, other.Variant)
+	}
+	d := Difference{Delta: om.Value - bm.Value}
+	v := sb*sb + so*so
+	if v == 0 {
+		d.Lo, d.Hi, d.DF = d.Delta, d.Delta, db+do
+		d.P = 1
+		if d.Delta != 0 {
+			d.P = 0
+		}
+		return d, nil
+	}
+	d.DF = v * v / (math.Pow(sb, 4)/db + math.Pow(so, 4)/do)
+	tq := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: d.DF}
+	h := tq.Quantile((1+Confidence)/2) * math.Sqrt(v)
+	d.Lo, d.Hi = d.Delta-h, d.Delta+h
+	d.P = 2 * tq.Survival(math.Abs(d.Delta)/math.Sqrt(v))
+	return d, nil
 }

@@ -43,10 +43,10 @@ const (
 	MetricLatencyP90           = "handler_latency_p90"       // us
 	MetricLatencyP99           = "handler_latency_p99"       // us
 	MetricLatencyMax           = "handler_latency_max"       // us
-	MetricPerSessionCost       = "per_session_internal_cost" // B/session, -slope of steady free internal against N
+	MetricPerSessionCost       = "per_session_internal_cost" // B/session, one TLS session (see CostModel)
 	MetricPerSessionPSRAM      = "per_session_psram_cost"    // B/session, slope of PSRAM used against N
-	MetricSteadyFreeAtZero     = "steady_free_at_zero"       // B, intercept of the fit: steady free internal extrapolated to N=0
-	MetricFixedCost            = "fixed_internal_cost"       // B, baseline free - intercept
+	MetricSteadyFreeAtZero     = "steady_free_at_zero"       // B, measured: median steady free internal of the N=0 sweep cells
+	MetricFixedCost            = "fixed_internal_cost"       // B, one-time cost of the first session (the websocket client) besides its TLS session
 	MetricCellsFailed          = "cells_failed"              // count of a group's cells that ended failed (compare only)
 )
 
@@ -277,23 +277,40 @@ type GroupResult struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// CostResult is the fit of steady free internal RAM against N for one
-// variant (sweep cells only).
+// CostResult is the fit of steady free internal RAM against the sessions
+// open for one variant (sweep cells only), under CostModel:
 //
-// per_session_internal_cost is the negated slope: the internal RAM one more
-// TLS session takes. steady_free_at_zero is the intercept: the steady free
-// internal RAM the fit extrapolates to zero sessions. fixed_internal_cost is
-// the median baseline free minus that intercept: internal RAM the session
-// machinery takes once, whatever N (first-use allocations of the TLS stack,
-// the network stack's tables, caches that are not per session); its interval
-// treats the baseline as exact.
+//	free = b0 - fixed·1[n≥1] - per_session·n
+//
+// Session 0 is the websocket client (docs/wire.md), so free internal RAM
+// steps down once when the first session opens (the client's task stack,
+// struct and config, besides its own TLS session) and then by one TLS
+// session per session. fixed_internal_cost is that one-time step without
+// the client's TLS session; per_session_internal_cost is one TLS session
+// (the client's included). b0 is the mean steady free of the N=0 cells;
+// b0 - fixed and per_session are a least-squares line through the cells
+// with sessions open. The two parts keep their own noise (with no session
+// there is no network traffic, so N=0 cells vary less): one pooled
+// residual variance would make the per-session interval too narrow
+// (coverage 90% instead of 95% on synthetic runs) and the one-time one too
+// wide. See CostModel. steady_free_at_zero is measured, not fitted: the
+// median steady free internal RAM of the variant's N=0 cells (absent
+// without such cells; then b0 comes from every cell's baseline phase).
 type CostResult struct {
 	Variant  VariantKey `json:"variant"`
 	Scenario string     `json:"scenario"`
 	Ns       []int      `json:"ns"`
 	Metrics  []Metric   `json:"metrics"`
-	// SlopeSE and ResidualSE of the internal fit, for comparing slopes.
+	// Model states the fitted model in words.
+	Model string `json:"model,omitempty"`
+	// SlopeSE and FixedSE are the standard errors of the per-session and
+	// one-time costs, SlopeDF and FixedDF their degrees of freedom (Welch
+	// for the one-time cost), ResidualSE that of the line through the cells
+	// with sessions open; for comparing fits.
 	SlopeSE    float64  `json:"slope_se"`
+	SlopeDF    int      `json:"slope_df"`
+	FixedSE    float64  `json:"fixed_se"`
+	FixedDF    float64  `json:"fixed_df"`
 	ResidualSE float64  `json:"residual_se"`
 	Warnings   []string `json:"warnings,omitempty"`
 }
@@ -344,10 +361,10 @@ var definitions = map[string]string{
 	MetricResets:             "boot banners seen after the run began",
 	MetricWatchdogs:          "task watchdog triggers: the larger of the console's watchdog reports and the board's watchdog_warning events (a board reports one trigger both ways)",
 	MetricLeakPerCycle:       "minus the least-squares slope of internal free bytes (first sample after each cycle_end) against the cycle index; the first cycle is a warm-up and is left out when at least 4 cycles ran; flagged when the 95% interval excludes zero",
-	MetricPerSessionCost:     "minus the least-squares slope of steady free internal bytes against the sessions open in steady (sessions_open_steady; N when the board does not say) over every sweep cell of a variant, 95% t interval",
+	MetricPerSessionCost:     "internal RAM one more TLS session takes: per_session in the fit free = b0 - fixed*1[n>=1] - per_session*n of steady free internal bytes against the sessions open in steady (sessions_open_steady; N when the board does not say), least squares over every sweep cell of a variant, 95% t interval",
 	MetricSessionsOpen:       "median number of TLS sessions open over the steady phase; below N when sessions failed",
-	MetricSteadyFreeAtZero:   "intercept of that fit: steady free internal bytes extrapolated to zero sessions",
-	MetricFixedCost:          "median baseline free internal bytes minus the intercept: internal RAM taken once by the session machinery whatever N",
+	MetricSteadyFreeAtZero:   "measured, not fitted: median steady free internal bytes of the variant's N=0 sweep cells (no session, no client), with the group's 95% interval",
+	MetricFixedCost:          "one-time internal RAM when the first session opens, besides that session's TLS cost: fixed in the same fit; session 0 is the websocket client, so this is its task stack, struct, config and event loop (plus any first-use allocation), 95% t interval",
 	"group":                  "figures of a group are medians across repetitions with a distribution-free 95% interval (golang.org/x/perf/benchmath AssumeNothing)",
 }
 

@@ -9,6 +9,7 @@ package synth
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -31,6 +32,11 @@ type Cell struct {
 	PSRAMBaselineFree          uint32
 	PSRAMPerSession            uint32
 	Noise                      uint32 // uniform noise in [-Noise, +Noise] on every free value (multiples of 4)
+	// Jitter is a per-cell offset, uniform in [-Jitter, +Jitter] (multiples
+	// of 4), added to every internal free value once sessions open: what
+	// differs from one boot to the next on a real board (Wi-Fi and lwIP
+	// buffers in flight, timers), on top of the per-sample Noise.
+	Jitter uint32
 	LargestFraction            float64
 	DMAFree                    uint32
 	Seed                       uint64
@@ -108,12 +114,22 @@ func (c *Cell) Defaults() {
 	}
 }
 
-// SteadyFree is the internal free bytes the cell holds in steady, before noise.
+// SteadyFree is the internal free bytes the cell holds in steady, before
+// noise and jitter: BaselineFree - FixedCost·1[N≥1] - PerSession·open.
 func (c *Cell) SteadyFree() uint32 {
 	if c.Cell.N == 0 {
 		return c.BaselineFree
 	}
 	return c.BaselineFree - c.FixedCost - uint32(c.open())*c.PerSession
+}
+
+// offset draws the cell's jitter.
+func (w *writer) offset() int64 {
+	if w.c.Jitter == 0 {
+		return 0
+	}
+	n := int64(w.c.Jitter / 4)
+	return (w.rng.Int64N(2*n+1) - n) * 4
 }
 
 // open is the number of sessions that stay open (N minus failed ones).
@@ -124,6 +140,7 @@ type writer struct {
 	w       *record.Writer
 	c       *Cell
 	rng     *rand.Rand
+	jitter  int64 // this cell's offset once sessions open
 	t0      int64
 	tUS     uint64
 	seq     uint32
@@ -150,6 +167,9 @@ func (w *writer) noise() int64 {
 
 func (w *writer) sample(phase wire.Phase, sessions int, free, psFree uint32, hwm int32) {
 	f := uint32(int64(free) + w.noise())
+	if sessions > 0 {
+		f = uint32(int64(f) + w.jitter)
+	}
 	s := &wire.Sample{Seq: w.seq, TimeUS: w.tUS, Phase: phase, Sessions: uint8(sessions), InternalFree: f,
 		InternalMinFree: f - 1000, InternalLargest: uint32(float64(f) * w.c.LargestFraction),
 		SPIRAMFree: psFree, SPIRAMMinFree: psFree - 1000, SPIRAMLargest: psFree / 2, WSStackHWM: hwm}
@@ -187,7 +207,7 @@ func WriteCell(runDir string, c Cell) error {
 	c.Cell.N = max(c.Cell.N, 0)
 	c.Cell.Params = wire.RunParams{Cell: c.Cell.ID, Scenario: c.Cell.Scenario, N: uint16(c.Cell.N), PeriodMS: uint32(c.PeriodMS),
 		DetailEvery: uint16(c.DetailEvery), Cycles: uint32(c.Cycles), Seed: c.Seed}
-	if err := rundir.WriteJSON(filepath.Join(dir, rundir.CellFile), c.Cell); err != nil {
+	if err := writeJSON(filepath.Join(dir, rundir.CellFile), c.Cell); err != nil {
 		return err
 	}
 	f, err := os.Create(filepath.Join(dir, rundir.RecordsFile))
@@ -223,6 +243,9 @@ func (w *writer) emit() {
 		w.sample(wire.PhaseBaseline, 0, c.BaselineFree, c.PSRAMBaselineFree, -1)
 	}
 	n := c.Cell.N
+	if n > 0 {
+		w.jitter = w.offset()
+	}
 	psSteady := c.PSRAMBaselineFree - uint32(c.open())*c.PSRAMPerSession
 	switch c.Cell.Scenario {
 	case "churn":
@@ -305,7 +328,7 @@ func WriteRun(runDir string, cells []Cell) error {
 	}
 	m := rundir.Manifest{RunID: filepath.Base(runDir), Tool: "wsbench", ToolVersion: "synth", Cells: len(cells),
 		Started: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	if err := rundir.WriteJSON(filepath.Join(runDir, rundir.ManifestFile), m); err != nil {
+	if err := writeJSON(filepath.Join(runDir, rundir.ManifestFile), m); err != nil {
 		return err
 	}
 	for _, c := range cells {
@@ -332,6 +355,69 @@ func Sweep(board string, variants []string, cost map[string]uint32, ns []int, re
 		}
 	}
 	return out
+}
+
+// Truth is what a synthetic variant costs: the numbers a fit must find.
+type Truth struct {
+	BaselineFree uint32 // internal free before any session
+	Fixed        uint32 // one-time cost when the first session (the websocket client) opens, besides its TLS session
+	PerSession   uint32 // one TLS session
+}
+
+// Model describes a synthetic sweep: variants with known costs, the N
+// swept, repetitions, noise and a seed that makes every cell's noise
+// different from another run's.
+type Model struct {
+	Board    string
+	Variants []string
+	Truth    map[string]Truth
+	Ns       []int
+	Reps     int
+	Noise    uint32 // per-sample, see Cell.Noise
+	Jitter   uint32 // per-cell, see Cell.Jitter
+	Seed     uint64
+	Samples  int // steady samples per cell (default 50)
+	// MaxOpen, when positive, is the most sessions that fit: a cell with
+	// more fails the rest (out of memory), as on a board.
+	MaxOpen int
+	// StackHWM is the websocket task's high-water mark per variant (default 1200).
+	StackHWM map[string]int32
+}
+
+// Cells returns the sweep cells of m.
+func (m Model) Cells() []Cell {
+	var out []Cell
+	for vi, v := range m.Variants {
+		tr := m.Truth[v]
+		for _, n := range m.Ns {
+			for r := range m.Reps {
+				c := Cell{
+					Cell:         rundir.Cell{Board: m.Board, Variant: v, Behaviour: wire.BehaviourFallback, Scenario: "sweep", Label: "sweep", N: n, Rep: r + 1},
+					BaselineFree: tr.BaselineFree, FixedCost: tr.Fixed, PerSession: tr.PerSession, PSRAMPerSession: 1000,
+					Noise: m.Noise, Jitter: m.Jitter, SteadySamples: m.Samples, BaselineSamples: min(m.Samples, 20),
+					Seed: m.Seed*1_000_003 + uint64(vi*10_000+n*100+r),
+				}
+				if m.MaxOpen > 0 && n > m.MaxOpen {
+					c.FailedSessions = n - m.MaxOpen
+				}
+				if h, ok := m.StackHWM[v]; ok {
+					c.HWM = h
+				}
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// writeJSON writes v as indented JSON without rundir.WriteJSON's fsync:
+// synthetic runs are rewritten at will, and tests write thousands of cells.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("synth: encode %s: %w", path, err)
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // safeID keeps letters, digits, '.', '_' and '-' of s and replaces the rest
