@@ -36,10 +36,10 @@ type Cell struct {
 	// of 4), added to every internal free value once sessions open: what
 	// differs from one boot to the next on a real board (Wi-Fi and lwIP
 	// buffers in flight, timers), on top of the per-sample Noise.
-	Jitter uint32
-	LargestFraction            float64
-	DMAFree                    uint32
-	Seed                       uint64
+	Jitter          uint32
+	LargestFraction float64
+	DMAFree         uint32
+	Seed            uint64
 
 	BaselineSamples, SteadySamples int
 	PeriodMS                       int
