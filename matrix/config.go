@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wsbench/wsbench/idf"
+	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/sim"
 	"github.com/wsbench/wsbench/wire"
 	"gopkg.in/yaml.v3"
@@ -131,6 +133,24 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // D returns the time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
+// Limits of a matrix file (see docs/limits.md). Each is checked before the
+// work it bounds: the size before parsing, list lengths before checking
+// entries, the cell count before expanding the matrix.
+const (
+	// MaxMatrixBytes is the largest matrix file. The default matrix is
+	// about 2 KB; the largest example under 4 KB.
+	MaxMatrixBytes = 1 << 20
+	// MaxListLen is the longest list in a matrix (boards, variants,
+	// scenarios, and a scenario's n, variants and boards).
+	MaxListLen = 1024
+	// MaxCells is the most cells one matrix expands to. The default matrix
+	// has 90; 20,000 cells of the shortest real-board cell (a reboot, a
+	// Wi-Fi join and a 10 s window) keep one board busy for days.
+	MaxCells = 20000
+	// maxErrors is how many problems one Parse reports.
+	maxErrors = 20
+)
+
 // ParseError is a problem in a matrix file, with its line.
 type ParseError struct {
 	File string
@@ -145,33 +165,127 @@ func (e *ParseError) Error() string {
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }
 
-// Load reads and checks a matrix file.
+// ParseErrors is every problem Parse found in a matrix file (at most 20),
+// in the order of the file's lines. errors.As finds the first as a
+// *ParseError.
+type ParseErrors []*ParseError
+
+func (es ParseErrors) Error() string {
+	var b strings.Builder
+	for i, e := range es {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// As lets errors.As find the first problem as a *ParseError.
+func (es ParseErrors) As(target any) bool {
+	if p, ok := target.(**ParseError); ok && len(es) > 0 {
+		*p = es[0]
+		return true
+	}
+	return false
+}
+
+func (es *ParseErrors) add(e *ParseError) {
+	for _, o := range *es {
+		if o.Line == e.Line && o.Msg == e.Msg {
+			return
+		}
+	}
+	switch {
+	case len(*es) < maxErrors:
+		*es = append(*es, e)
+	case len(*es) == maxErrors:
+		*es = append(*es, &ParseError{e.File, 0, "too many problems; fix these first"})
+	}
+}
+
+// err returns nil, the one problem, or all of them sorted by line.
+func (es ParseErrors) err() error {
+	switch len(es) {
+	case 0:
+		return nil
+	case 1:
+		return es[0]
+	}
+	slices.SortStableFunc(es, func(a, b *ParseError) int {
+		return a.Line - b.Line
+	})
+	return es
+}
+
+// Load reads and checks a matrix file. A file over MaxMatrixBytes is
+// rejected before it is read.
 func Load(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read matrix: %w", err)
+	}
+	defer fh.Close()
+	if fi, err := fh.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxMatrixBytes {
+		return nil, &ParseError{path, 0, fmt.Sprintf("the file is %d bytes: a matrix file may have at most %d (see docs/limits.md)", fi.Size(), MaxMatrixBytes)}
+	}
+	b, err := io.ReadAll(io.LimitReader(fh, MaxMatrixBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read matrix: %w", err)
 	}
 	return Parse(path, b)
 }
 
-var lineRe = regexp.MustCompile(`^(?:yaml: )?(?:unmarshal errors:\n\s*)?line (\d+): (.*)$`)
+var (
+	lineRe    = regexp.MustCompile(`^(?:yaml: )?(?:unmarshal errors:\n\s*)?line (\d+): (.*)$`)
+	unknownRe = regexp.MustCompile(`^field (\S+) not found in type matrix\.(\w+)$`)
+)
 
-// yamlError turns a yaml.v3 error into a ParseError with its line.
-func yamlError(name string, err error) error {
-	msg := err.Error()
+// yamlErrors turns a yaml.v3 error into ParseErrors with lines, in the
+// matrix file's words: YAML field names, never Go type names.
+func yamlErrors(name string, err error, errs *ParseErrors) {
+	msgs := []string{err.Error()}
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
+		msgs = te.Errors
 	}
-	if m := lineRe.FindStringSubmatch(msg); m != nil {
+	for _, msg := range msgs {
+		m := lineRe.FindStringSubmatch(msg)
+		if m == nil {
+			errs.add(&ParseError{name, 0, msg})
+			continue
+		}
 		line, _ := strconv.Atoi(m[1])
-		return &ParseError{name, line, strings.ReplaceAll(m[2], "in type matrix.", "in ")}
+		text := m[2]
+		if u := unknownRe.FindStringSubmatch(text); u != nil {
+			text = fmt.Sprintf("unknown field %q", u[1])
+			if s := suggest(u[1], yamlFields(u[2])); s != "" {
+				text += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+		} else {
+			text = strings.ReplaceAll(text, "in type matrix.", "in ")
+		}
+		errs.add(&ParseError{name, line, text})
 	}
-	return &ParseError{name, 0, msg}
 }
 
-// Parse parses and checks matrix file content; name appears in errors.
+// Parse parses and checks matrix file content; name appears in errors. It
+// reports every problem it finds (up to 20), each with its line.
 func Parse(name string, b []byte) (*File, error) {
+	if len(b) > MaxMatrixBytes {
+		return nil, &ParseError{name, 0, fmt.Sprintf("the file is %d bytes or more: a matrix file may have at most %d (see docs/limits.md)", len(b), MaxMatrixBytes)}
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		var errs ParseErrors
+		yamlErrors(name, err, &errs)
+		return nil, errs.err()
+	}
+	if root.Kind == 0 || root.Kind == yaml.DocumentNode && len(root.Content) == 0 {
+		return nil, &ParseError{name, 0, "the file is empty: a matrix names boards, variants and scenarios (see wsbench run --print-default)"}
+	}
+	var errs ParseErrors
+	checkBools(name, &root, reflect.TypeFor[File](), "", &errs)
 	var f File
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -179,16 +293,160 @@ func Parse(name string, b []byte) (*File, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &ParseError{name, 0, "the file is empty: a matrix names boards, variants and scenarios (see wsbench run --print-default)"}
 		}
-		return nil, yamlError(name, err)
+		yamlErrors(name, err, &errs)
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(b, &root); err != nil {
-		return nil, &ParseError{name, 0, err.Error()}
+	if len(errs) > 0 {
+		// The values decoded so far may be partial: checking them would
+		// report follow-on problems of these ones.
+		return nil, errs.err()
 	}
 	if err := f.check(name, &root); err != nil {
 		return nil, err
 	}
 	return &f, nil
+}
+
+// yamlFields lists the YAML keys of matrix type typ (a Go type name from a
+// yaml.v3 message).
+func yamlFields(typ string) []string {
+	var t reflect.Type
+	switch typ {
+	case "File":
+		t = reflect.TypeFor[File]()
+	case "Component":
+		t = reflect.TypeFor[Component]()
+	case "Board":
+		t = reflect.TypeFor[Board]()
+	case "Variant":
+		t = reflect.TypeFor[Variant]()
+	case "Scenario":
+		t = reflect.TypeFor[Scenario]()
+	case "Peer":
+		t = reflect.TypeFor[Peer]()
+	default:
+		return nil
+	}
+	var keys []string
+	for i := range t.NumField() {
+		if k := yamlKey(t.Field(i)); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+func yamlKey(f reflect.StructField) string {
+	k, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if k == "-" || !f.IsExported() {
+		return ""
+	}
+	if k == "" {
+		return strings.ToLower(f.Name)
+	}
+	return k
+}
+
+// suggest returns the key of keys nearest to s when it is close enough to
+// be a typo (edit distance at most 2, or 3 for long keys), else "".
+func suggest(s string, keys []string) string {
+	best, bestD := "", 1<<30
+	for _, k := range keys {
+		if d := editDistance(s, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	limit := 2
+	if len(s) > 10 {
+		limit = 3
+	}
+	if bestD <= limit {
+		return best
+	}
+	return ""
+}
+
+// editDistance is the Levenshtein distance of a and b (bytes); keys are
+// short, and a long a is cut at 64 bytes so the cost stays bounded.
+func editDistance(a, b string) int {
+	if len(a) > 64 {
+		a = a[:64]
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// checkBools walks the YAML tree beside Go type t and rejects a bool field
+// whose value YAML 1.2 does not read as a boolean: yaml.v3 takes "yes",
+// "on", "y" for true in a bool field for YAML 1.1's sake, which makes
+// "stack_in_ext_ram: yes" work but "stack_in_ext_ram: 'no'" ambiguous to
+// every other tool. A matrix writes true or false.
+func checkBools(name string, n *yaml.Node, t reflect.Type, field string, errs *ParseErrors) {
+	if n == nil {
+		return
+	}
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) > 0 {
+			checkBools(name, n.Content[0], t, field, errs)
+		}
+	case yaml.MappingNode:
+		if t.Kind() != reflect.Struct {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			for j := range t.NumField() {
+				if yamlKey(t.Field(j)) == key {
+					sub := key
+					if field != "" {
+						sub = field + "." + key
+					}
+					checkBools(name, n.Content[i+1], t.Field(j).Type, sub, errs)
+					break
+				}
+			}
+		}
+	case yaml.SequenceNode:
+		if t.Kind() != reflect.Slice {
+			return
+		}
+		for i, c := range n.Content {
+			checkBools(name, c, t.Elem(), fmt.Sprintf("%s[%d]", field, i), errs)
+		}
+	case yaml.ScalarNode:
+		if t.Kind() == reflect.Bool && n.ShortTag() != "!!bool" {
+			errs.add(&ParseError{name, n.Line, fmt.Sprintf("%s: %s is not a boolean: write true or false", field, quoteValue(n.Value))})
+		}
+	}
+}
+
+// quoteValue quotes a value from the file for an error, cut to 64 bytes.
+func quoteValue(s string) string {
+	if len(s) > 64 {
+		return fmt.Sprintf("%q...", s[:64])
+	}
+	return fmt.Sprintf("%q", s)
 }
 
 // lineOf finds the line of the node at path (map keys and list indices) in
@@ -234,162 +492,194 @@ func lineOf(root *yaml.Node, path ...any) int {
 	return n.Line
 }
 
-var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$`)
-
 // check applies defaults and rejects impossible values.
 func (f *File) check(name string, root *yaml.Node) error {
-	bad := func(msg string, path ...any) error {
-		return &ParseError{name, lineOf(root, path...), msg}
+	var errs ParseErrors
+	bad := func(msg string, path ...any) {
+		errs.add(&ParseError{name, lineOf(root, path...), msg})
+	}
+	if f.Name != "" {
+		if err := rundir.CheckName("name", f.Name, rundir.MaxNameLen); err != nil {
+			bad(err.Error(), "name")
+		}
+	}
+	for _, l := range []struct {
+		key string
+		n   int
+	}{{"boards", len(f.Boards)}, {"variants", len(f.Variants)}, {"scenarios", len(f.Scenarios)}} {
+		if l.n > MaxListLen {
+			bad(fmt.Sprintf("%s: %d entries: at most %d (see docs/limits.md)", l.key, l.n, MaxListLen), l.key)
+		}
+	}
+	if len(errs) > 0 {
+		return errs.err()
 	}
 	if f.Repetitions == 0 {
 		f.Repetitions = 3
 	}
 	if f.Repetitions < 1 || f.Repetitions > 1000 {
-		return bad(fmt.Sprintf("repetitions: %d is out of range 1..1000", f.Repetitions), "repetitions")
+		bad(fmt.Sprintf("repetitions: %d is out of range 1..1000", f.Repetitions), "repetitions")
 	}
 	if f.SamplePeriod == 0 {
 		f.SamplePeriod = Duration(100 * time.Millisecond)
 	}
 	if f.SamplePeriod.D() < time.Millisecond || f.SamplePeriod.D() > time.Minute {
-		return bad(fmt.Sprintf("sample_period: %s is out of range 1ms..1m", f.SamplePeriod.D()), "sample_period")
+		bad(fmt.Sprintf("sample_period: %s is out of range 1ms..1m", f.SamplePeriod.D()), "sample_period")
 	}
 	if f.DetailEvery == 0 {
 		f.DetailEvery = 10
 	}
 	if f.DetailEvery < 0 || f.DetailEvery > 65535 {
-		return bad(fmt.Sprintf("detail_every: %d is out of range 0..65535", f.DetailEvery), "detail_every")
+		bad(fmt.Sprintf("detail_every: %d is out of range 0..65535", f.DetailEvery), "detail_every")
 	}
 	if f.CellTimeout < 0 {
-		return bad("cell_timeout: must not be negative", "cell_timeout")
+		bad("cell_timeout: must not be negative", "cell_timeout")
 	}
 	switch f.Component.Behaviour {
 	case "":
 		f.Component.Behaviour = wire.BehaviourFallback
 	case wire.BehaviourFallback, wire.BehaviourStrict:
 	default:
-		return bad(fmt.Sprintf("component.behaviour: %q: want %q or %q", f.Component.Behaviour, wire.BehaviourFallback, wire.BehaviourStrict), "component", "behaviour")
+		bad(fmt.Sprintf("component.behaviour: %q: want %q or %q", f.Component.Behaviour, wire.BehaviourFallback, wire.BehaviourStrict), "component", "behaviour")
 	}
 	if len(f.Boards) == 0 {
-		return bad("boards: at least one board is needed", "boards")
+		bad("boards: at least one board is needed", "boards")
 	}
 	seen := map[string]bool{}
 	for i := range f.Boards {
 		b := &f.Boards[i]
-		if !nameRe.MatchString(b.Name) {
-			return bad(fmt.Sprintf("boards[%d].name: %q: want 1-48 characters of [A-Za-z0-9._-]", i, b.Name), "boards", i, "name")
+		if err := rundir.CheckName(fmt.Sprintf("boards[%d].name", i), b.Name, rundir.MaxNameLen); err != nil {
+			bad(err.Error(), "boards", i, "name")
 		}
 		if seen[b.Name] {
-			return bad(fmt.Sprintf("boards: duplicate name %q", b.Name), "boards", i, "name")
+			bad(fmt.Sprintf("boards: duplicate name %q", b.Name), "boards", i, "name")
 		}
 		seen[b.Name] = true
 		switch {
 		case b.Virtual != "" && b.Port != "":
-			return bad(fmt.Sprintf("board %q: give either virtual or port, not both", b.Name), "boards", i)
+			bad(fmt.Sprintf("board %q: give either virtual or port, not both", b.Name), "boards", i)
 		case b.Virtual == "" && b.Port == "":
-			return bad(fmt.Sprintf("board %q: give virtual (a profile) or port (a serial port)", b.Name), "boards", i)
+			bad(fmt.Sprintf("board %q: give virtual (a profile) or port (a serial port)", b.Name), "boards", i)
 		}
 		if b.Virtual != "" {
 			if _, err := sim.ProfileByName(b.Virtual); err != nil {
-				return bad(fmt.Sprintf("board %q: %v", b.Name, err), "boards", i, "virtual")
+				bad(fmt.Sprintf("board %q: %v", b.Name, err), "boards", i, "virtual")
 			}
 		}
 		if b.Count == 0 {
 			b.Count = 1
 		}
 		if b.Count < 1 || b.Count > 64 {
-			return bad(fmt.Sprintf("board %q: count %d is out of range 1..64", b.Name, b.Count), "boards", i, "count")
+			bad(fmt.Sprintf("board %q: count %d is out of range 1..64", b.Name, b.Count), "boards", i, "count")
 		}
 		if b.Port != "" && b.Count != 1 {
-			return bad(fmt.Sprintf("board %q: count applies to virtual boards only", b.Name), "boards", i, "count")
+			bad(fmt.Sprintf("board %q: count applies to virtual boards only", b.Name), "boards", i, "count")
 		}
 		if b.Port != "" {
 			switch b.Target {
 			case "esp32", "esp32s3":
 			case "":
-				return bad(fmt.Sprintf("board %q: target (esp32 or esp32s3) is required for a hardware board", b.Name), "boards", i)
+				bad(fmt.Sprintf("board %q: target (esp32 or esp32s3) is required for a hardware board", b.Name), "boards", i)
 			default:
-				return bad(fmt.Sprintf("board %q: target %q: want esp32 or esp32s3", b.Name, b.Target), "boards", i, "target")
+				bad(fmt.Sprintf("board %q: target %q: want esp32 or esp32s3", b.Name, b.Target), "boards", i, "target")
 			}
 		}
 		if b.Baud == 0 {
 			b.Baud = 115200
 		}
 		if b.Baud < 300 || b.Baud > 10_000_000 {
-			return bad(fmt.Sprintf("board %q: baud %d is out of range", b.Name, b.Baud), "boards", i, "baud")
+			bad(fmt.Sprintf("board %q: baud %d is out of range", b.Name, b.Baud), "boards", i, "baud")
 		}
 		for k, v := range b.Faults {
 			switch k {
 			case "leak", "small_stack", "psram_fail":
 			default:
-				return bad(fmt.Sprintf("board %q: unknown fault %q (want leak, small_stack, psram_fail)", b.Name, k), "boards", i, "faults")
+				bad(fmt.Sprintf("board %q: unknown fault %q (want leak, small_stack, psram_fail)", b.Name, k), "boards", i, "faults")
 			}
 			if v < 0 {
-				return bad(fmt.Sprintf("board %q: fault %s=%d must not be negative", b.Name, k, v), "boards", i, "faults")
+				bad(fmt.Sprintf("board %q: fault %s=%d must not be negative", b.Name, k, v), "boards", i, "faults")
 			}
 		}
 		if len(b.Faults) > 0 && b.Port != "" {
-			return bad(fmt.Sprintf("board %q: faults apply to virtual boards only", b.Name), "boards", i, "faults")
+			bad(fmt.Sprintf("board %q: faults apply to virtual boards only", b.Name), "boards", i, "faults")
 		}
 	}
 	if len(f.Variants) == 0 {
-		return bad("variants: at least one variant is needed", "variants")
+		bad("variants: at least one variant is needed", "variants")
 	}
 	seen = map[string]bool{}
 	for i := range f.Variants {
 		v := &f.Variants[i]
-		if !nameRe.MatchString(v.Name) {
-			return bad(fmt.Sprintf("variants[%d].name: %q: want 1-48 characters of [A-Za-z0-9._-]", i, v.Name), "variants", i, "name")
+		if err := rundir.CheckName(fmt.Sprintf("variants[%d].name", i), v.Name, rundir.MaxNameLen); err != nil {
+			bad(err.Error(), "variants", i, "name")
 		}
 		if seen[v.Name] {
-			return bad(fmt.Sprintf("variants: duplicate name %q", v.Name), "variants", i, "name")
+			bad(fmt.Sprintf("variants: duplicate name %q", v.Name), "variants", i, "name")
 		}
 		seen[v.Name] = true
 		switch v.MbedTLSAlloc {
 		case "", "internal", "external", "default":
 		default:
-			return bad(fmt.Sprintf("variant %q: mbedtls_alloc %q: want internal, external or default", v.Name, v.MbedTLSAlloc), "variants", i, "mbedtls_alloc")
+			bad(fmt.Sprintf("variant %q: mbedtls_alloc %q: want internal, external or default", v.Name, v.MbedTLSAlloc), "variants", i, "mbedtls_alloc")
 		}
 		if v.TaskStack != 0 && (v.TaskStack < 1024 || v.TaskStack > 65536) {
-			return bad(fmt.Sprintf("variant %q: task_stack %d is out of range 1024..65536", v.Name, v.TaskStack), "variants", i, "task_stack")
+			bad(fmt.Sprintf("variant %q: task_stack %d is out of range 1024..65536", v.Name, v.TaskStack), "variants", i, "task_stack")
 		}
 		if v.BufferSize != 0 && (v.BufferSize < 64 || v.BufferSize > 65536) {
-			return bad(fmt.Sprintf("variant %q: buffer_size %d is out of range 64..65536", v.Name, v.BufferSize), "variants", i, "buffer_size")
+			bad(fmt.Sprintf("variant %q: buffer_size %d is out of range 64..65536", v.Name, v.BufferSize), "variants", i, "buffer_size")
 		}
 		for _, c := range []struct {
 			key string
 			v   int
 		}{{"mbedtls_in_content_len", v.MbedTLSInContentLen}, {"mbedtls_out_content_len", v.MbedTLSOutContentLen}} {
 			if c.v != 0 && (c.v < 512 || c.v > 16384) {
-				return bad(fmt.Sprintf("variant %q: %s %d is out of range 512..16384", v.Name, c.key, c.v), "variants", i, c.key)
+				bad(fmt.Sprintf("variant %q: %s %d is out of range 512..16384", v.Name, c.key, c.v), "variants", i, c.key)
 			}
 		}
 	}
 	if len(f.Scenarios) == 0 {
-		return bad("scenarios: at least one scenario is needed", "scenarios")
+		bad("scenarios: at least one scenario is needed", "scenarios")
 	}
 	seen = map[string]bool{}
 	for i := range f.Scenarios {
 		s := &f.Scenarios[i]
+		tooLong := false
+		for _, l := range []struct {
+			key string
+			n   int
+		}{{"n", len(s.N)}, {"variants", len(s.Variants)}, {"boards", len(s.Boards)}} {
+			if l.n > MaxListLen {
+				bad(fmt.Sprintf("scenarios[%d].%s: %d entries: at most %d (see docs/limits.md)", i, l.key, l.n, MaxListLen), "scenarios", i, l.key)
+				tooLong = true
+			}
+		}
+		if tooLong {
+			return errs.err()
+		}
 		if s.Name == "" {
 			s.Name = s.Scenario
 			if s.Scenario == wire.ScenarioHandler && s.Handler != "" {
 				s.Name = s.Scenario + "-" + s.Handler
 			}
 		}
-		if !nameRe.MatchString(s.Name) {
-			return bad(fmt.Sprintf("scenarios[%d].name: %q: want 1-48 characters of [A-Za-z0-9._-]", i, s.Name), "scenarios", i)
+		if err := rundir.CheckName(fmt.Sprintf("scenarios[%d].name", i), s.Name, rundir.MaxNameLen); err != nil {
+			bad(err.Error(), "scenarios", i)
 		}
 		if seen[s.Name] {
-			return bad(fmt.Sprintf("scenarios: duplicate name %q", s.Name), "scenarios", i)
+			bad(fmt.Sprintf("scenarios: duplicate name %q", s.Name), "scenarios", i)
 		}
 		seen[s.Name] = true
 		switch s.Scenario {
 		case wire.ScenarioSweep, wire.ScenarioChurn, wire.ScenarioHandler:
 		default:
-			return bad(fmt.Sprintf("scenario %q: scenario %q: want sweep, churn or handler", s.Name, s.Scenario), "scenarios", i, "scenario")
+			if s.Name == s.Scenario {
+				bad(fmt.Sprintf("scenarios[%d].scenario: %q: want sweep, churn or handler", i, s.Scenario), "scenarios", i, "scenario")
+			} else {
+				bad(fmt.Sprintf("scenario %q: scenario %q: want sweep, churn or handler", s.Name, s.Scenario), "scenarios", i, "scenario")
+			}
 		}
 		if s.N != nil && len(s.N) == 0 {
-			return bad(fmt.Sprintf("scenario %q: n is an empty list (leave it out for the default)", s.Name), "scenarios", i, "n")
+			bad(fmt.Sprintf("scenario %q: n is an empty list (leave it out for the default)", s.Name), "scenarios", i, "n")
 		}
 		if len(s.N) == 0 {
 			s.N = []int{1}
@@ -400,10 +690,10 @@ func (f *File) check(name string, root *yaml.Node) error {
 		dup := map[int]bool{}
 		for j, n := range s.N {
 			if n < 0 || n > wire.MaxSessions {
-				return bad(fmt.Sprintf("scenario %q: n=%d is out of range 0..%d", s.Name, n, wire.MaxSessions), "scenarios", i, "n", j)
+				bad(fmt.Sprintf("scenario %q: n=%d is out of range 0..%d", s.Name, n, wire.MaxSessions), "scenarios", i, "n", j)
 			}
 			if dup[n] {
-				return bad(fmt.Sprintf("scenario %q: n=%d listed twice", s.Name, n), "scenarios", i, "n", j)
+				bad(fmt.Sprintf("scenario %q: n=%d listed twice", s.Name, n), "scenarios", i, "n", j)
 			}
 			dup[n] = true
 		}
@@ -414,7 +704,7 @@ func (f *File) check(name string, root *yaml.Node) error {
 			s.Window = Duration(10 * time.Second)
 		}
 		if s.Baseline < 0 || s.Window < 0 || s.Work < 0 || s.Every < 0 {
-			return bad(fmt.Sprintf("scenario %q: durations must not be negative", s.Name), "scenarios", i)
+			bad(fmt.Sprintf("scenario %q: durations must not be negative", s.Name), "scenarios", i)
 		}
 		for _, d := range []struct {
 			key string
@@ -422,11 +712,11 @@ func (f *File) check(name string, root *yaml.Node) error {
 			max time.Duration
 		}{{"baseline", s.Baseline, 24 * time.Hour}, {"window", s.Window, 24 * time.Hour}, {"work", s.Work, 10 * time.Minute}, {"every", s.Every, 10 * time.Minute}} {
 			if d.v.D() > d.max {
-				return bad(fmt.Sprintf("scenario %q: %s %s is longer than %s", s.Name, d.key, d.v.D(), d.max), "scenarios", i, d.key)
+				bad(fmt.Sprintf("scenario %q: %s %s is longer than %s", s.Name, d.key, d.v.D(), d.max), "scenarios", i, d.key)
 			}
 		}
 		if s.Window.D() < f.SamplePeriod.D() {
-			return bad(fmt.Sprintf("scenario %q: window %s is shorter than sample_period %s", s.Name, s.Window.D(), f.SamplePeriod.D()), "scenarios", i, "window")
+			bad(fmt.Sprintf("scenario %q: window %s is shorter than sample_period %s", s.Name, s.Window.D(), f.SamplePeriod.D()), "scenarios", i, "window")
 		}
 		switch s.Scenario {
 		case wire.ScenarioChurn:
@@ -434,14 +724,14 @@ func (f *File) check(name string, root *yaml.Node) error {
 				s.Cycles = 20
 			}
 			if s.Cycles < 3 || s.Cycles > 100000 {
-				return bad(fmt.Sprintf("scenario %q: cycles %d is out of range 3..100000 (a leak slope needs at least 3)", s.Name, s.Cycles), "scenarios", i, "cycles")
+				bad(fmt.Sprintf("scenario %q: cycles %d is out of range 3..100000 (a leak slope needs at least 3)", s.Name, s.Cycles), "scenarios", i, "cycles")
 			}
 		case wire.ScenarioHandler:
 			if s.Handler == "" {
 				s.Handler = wire.HandlerQueued
 			}
 			if s.Handler != wire.HandlerInline && s.Handler != wire.HandlerQueued {
-				return bad(fmt.Sprintf("scenario %q: handler %q: want inline or queued", s.Name, s.Handler), "scenarios", i, "handler")
+				bad(fmt.Sprintf("scenario %q: handler %q: want inline or queued", s.Name, s.Handler), "scenarios", i, "handler")
 			}
 			if s.Work == 0 {
 				s.Work = Duration(50 * time.Millisecond)
@@ -451,17 +741,17 @@ func (f *File) check(name string, root *yaml.Node) error {
 			}
 		default:
 			if s.Handler != "" || s.Cycles != 0 || s.Work != 0 || s.Every != 0 {
-				return bad(fmt.Sprintf("scenario %q: handler, cycles, work and every do not apply to %s", s.Name, s.Scenario), "scenarios", i)
+				bad(fmt.Sprintf("scenario %q: handler, cycles, work and every do not apply to %s", s.Name, s.Scenario), "scenarios", i)
 			}
 		}
 		for j, v := range s.Variants {
 			if !hasVariant(f.Variants, v) {
-				return bad(fmt.Sprintf("scenario %q: unknown variant %q", s.Name, v), "scenarios", i, "variants", j)
+				bad(fmt.Sprintf("scenario %q: unknown variant %q", s.Name, v), "scenarios", i, "variants", j)
 			}
 		}
 		for j, b := range s.Boards {
 			if !hasBoard(f.Boards, b) {
-				return bad(fmt.Sprintf("scenario %q: unknown board %q", s.Name, b), "scenarios", i, "boards", j)
+				bad(fmt.Sprintf("scenario %q: unknown board %q", s.Name, b), "scenarios", i, "boards", j)
 			}
 		}
 	}
@@ -473,7 +763,7 @@ func (f *File) check(name string, root *yaml.Node) error {
 		}
 		for i, v := range f.Variants {
 			if !slices.Contains(idf.Variants(), v.Name) {
-				return bad(fmt.Sprintf("variant %q: board %q is built and flashed, but the firmware has no variants/%s.defaults (it has %s)",
+				bad(fmt.Sprintf("variant %q: board %q is built and flashed, but the firmware has no variants/%s.defaults (it has %s)",
 					v.Name, b.Name, v.Name, strings.Join(idf.Variants(), ", ")), "variants", i, "name")
 			}
 		}
@@ -483,12 +773,56 @@ func (f *File) check(name string, root *yaml.Node) error {
 		f.Peer.Key = "ecdsa-p256"
 	case "ecdsa-p256", "rsa-2048":
 	default:
-		return bad(fmt.Sprintf("peer.key %q: want ecdsa-p256 or rsa-2048", f.Peer.Key), "peer", "key")
+		bad(fmt.Sprintf("peer.key %q: want ecdsa-p256 or rsa-2048", f.Peer.Key), "peer", "key")
 	}
 	if (f.Peer.WSURL == "") != (f.Peer.HTTPSURL == "") {
-		return bad("peer: give both ws_url and https_url to use an external peer, or neither", "peer")
+		bad("peer: give both ws_url and https_url to use an external peer, or neither", "peer")
 	}
-	return nil
+	if len(errs) == 0 {
+		if n := f.countCells(MaxCells); n > MaxCells {
+			bad(fmt.Sprintf("the matrix expands to more than %d cells (boards x variants x scenarios x n x repetitions); split it or lower repetitions (see docs/limits.md)", MaxCells))
+		}
+	}
+	return errs.err()
+}
+
+// countCells is len(f.Cells()) computed without expanding the matrix; it
+// stops counting once the count passes limit.
+func (f *File) countCells(limit int) int {
+	total := 0
+	for _, s := range f.Scenarios {
+		nv := len(f.Variants)
+		if len(s.Variants) > 0 {
+			want := map[string]bool{}
+			for _, v := range s.Variants {
+				want[v] = true
+			}
+			nv = 0
+			for _, v := range f.Variants {
+				if want[v.Name] {
+					nv++
+				}
+			}
+		}
+		nb := len(f.Boards)
+		if len(s.Boards) > 0 {
+			want := map[string]bool{}
+			for _, b := range s.Boards {
+				want[b] = true
+			}
+			nb = 0
+			for _, b := range f.Boards {
+				if want[b.Name] {
+					nb++
+				}
+			}
+		}
+		total += nb * nv * len(s.N) * f.Repetitions
+		if total > limit {
+			return total
+		}
+	}
+	return total
 }
 
 func hasVariant(vs []Variant, name string) bool {

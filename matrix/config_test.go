@@ -47,15 +47,15 @@ scenarios:
 	tests := []struct {
 		name, yaml, want string
 	}{
-		{"unknown top-level key", base + "colour: red\n", ":9: field colour not found"},
-		{"unknown board key", strings.Replace(base, "    virtual:", "    virtal: x\n    virtual:", 1), ":3: field virtal not found"},
+		{"unknown top-level key", base + "colour: red\n", ":9: unknown field \"colour\""},
+		{"unknown board key", strings.Replace(base, "    virtual:", "    virtal: x\n    virtual:", 1), ":3: unknown field \"virtal\" (did you mean \"virtual\"?)"},
 		{"duplicate variant", base + "", ""},
 		{"duplicate variant name", strings.Replace(base, "  - name: int\n", "  - name: int\n  - name: int\n", 1), ":6: variants: duplicate name \"int\""},
 		{"n out of range", strings.Replace(base, "n: [0, 1]", "n: [0, 99]", 1), ":8: scenario \"sweep\": n=99 is out of range"},
 		{"bad duration", base + "sample_period: fast\n", ":9: \"fast\" is not a duration"},
 		{"board without device", strings.Replace(base, "    virtual: esp32s3-n8r8\n", "", 1), ":2: board \"a\": give virtual"},
 		{"hardware board needs target", strings.Replace(base, "virtual: esp32s3-n8r8", "port: /dev/ttyUSB0", 1), ":2: board \"a\": target"},
-		{"unknown scenario", strings.Replace(base, "scenario: sweep", "scenario: soak", 1), ":7: scenario \"soak\": scenario \"soak\""},
+		{"unknown scenario", strings.Replace(base, "scenario: sweep", "scenario: soak", 1), ":7: scenarios[0].scenario: \"soak\": want sweep, churn or handler"},
 		{"bad behaviour", base + "component:\n  behaviour: maybe\n", ":10: component.behaviour"},
 		{"unknown variant in scenario", base + "    variants: [nope]\n", ":9: scenario \"sweep\": unknown variant \"nope\""},
 		{"unknown virtual profile", strings.Replace(base, "esp32s3-n8r8", "esp32s3-n8r9", 1), ":3: board \"a\": unknown board profile \"esp32s3-n8r9\""},

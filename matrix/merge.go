@@ -223,6 +223,11 @@ func FromManifest(m rundir.Manifest, name string) (*File, error) {
 	if err := json.Unmarshal(m.Matrix, &f); err != nil {
 		return nil, fmt.Errorf("matrix in %s: %w", name, err)
 	}
+	// A run directory may come from elsewhere (a CI artifact): its matrix
+	// passes the same checks as a file's, names included.
+	if err := f.check(name, nil); err != nil {
+		return nil, err
+	}
 	return &f, nil
 }
 

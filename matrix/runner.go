@@ -148,7 +148,16 @@ func Run(ctx context.Context, f *File, opt Options) (*Result, error) {
 		}
 		opt.Manifest.Shard = old.Shard
 	}
+	// Names become paths: a File built in code, not by Parse, is checked too.
+	if n := f.countCells(MaxCells); n > MaxCells {
+		return nil, fmt.Errorf("matrix: more than %d cells (see docs/limits.md)", MaxCells)
+	}
 	cells := f.Cells()
+	for _, c := range cells {
+		if err := rundir.CheckName("cell id", c.ID, rundir.MaxCellIDLen); err != nil {
+			return nil, fmt.Errorf("matrix: %w", err)
+		}
+	}
 	if opt.Shard[1] > 0 {
 		var err error
 		if cells, err = Shard(cells, opt.Shard[0], opt.Shard[1]); err != nil {
@@ -162,6 +171,11 @@ func Run(ctx context.Context, f *File, opt Options) (*Result, error) {
 	if opt.Resume {
 		// A cell whose cell.json is unreadable is not done: it runs again
 		// (its directory is kept under attempts/).
+		// A process killed while writing a JSON file leaves its temporary
+		// file (.cell.json.NNNN); the file it was replacing is intact.
+		if _, err := rundir.RemoveStaleTemps(opt.RunDir); err != nil {
+			return nil, fmt.Errorf("resume %s: %w", opt.RunDir, err)
+		}
 		prev, _, err := rundir.ScanCells(opt.RunDir)
 		if err != nil {
 			return nil, fmt.Errorf("resume %s: %w", opt.RunDir, err)

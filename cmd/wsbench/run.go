@@ -96,18 +96,30 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 			dir := resume
 			if dir == "" {
 				explicit := runID != ""
-				if !explicit {
+				if explicit {
+					if err := rundir.CheckName("--run-id", runID, rundir.MaxRunIDLen); err != nil {
+						return err
+					}
+				} else {
 					runID = time.Now().UTC().Format("20060102-150405")
 					if f.Name != "" {
+						// The matrix checked its name (rundir.CheckName); it is
+						// checked again here as the path it becomes.
 						runID += "-" + f.Name
 					}
 				}
-				dir = filepath.Join(resultsDir, runID)
+				id := runID
 				// Two runs started in the same second get -2, -3, ...
-				for i := 2; !explicit && exists(dir); i++ {
-					dir = filepath.Join(resultsDir, fmt.Sprintf("%s-%d", runID, i))
+				for i := 2; !explicit && exists(filepath.Join(resultsDir, id)); i++ {
+					id = fmt.Sprintf("%s-%d", runID, i)
 				}
-				runID = filepath.Base(dir)
+				if err := rundir.CheckName("run id", id, rundir.MaxRunIDLen); err != nil {
+					return err
+				}
+				if dir, err = rundir.Inside(resultsDir, id); err != nil {
+					return err
+				}
+				runID = id
 				if exists(dir) {
 					return fmt.Errorf("run directory %s exists: use --resume %s to continue it", dir, dir)
 				}
