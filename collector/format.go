@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsbench/wsbench/internal/termsafe"
 	"github.com/wsbench/wsbench/record"
 	"github.com/wsbench/wsbench/wire"
 )
@@ -20,8 +21,14 @@ func Format(r record.Record) string {
 	return fmt.Sprintf("%d %9d %s %-14s %s", r.Segment, r.Offset, ts, r.Type, FormatBody(r.Body))
 }
 
-// FormatBody renders a record body compactly.
+// FormatBody renders a record body compactly. Strings a board sent (Hello,
+// event, RunEnd and Reply fields, console text) are made safe for a
+// terminal by internal/termsafe: the result can be printed as it is.
 func FormatBody(body any) string {
+	return termsafe.String(formatBody(body))
+}
+
+func formatBody(body any) string {
 	switch b := body.(type) {
 	case *record.Console:
 		return b.Text

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsbench/wsbench/internal/termsafe"
 	"github.com/wsbench/wsbench/record"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/wire"
@@ -135,12 +136,12 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 			case *record.Reset:
 				resets++
 				if resets >= maxBootResets {
-					return rundir.StatusFailed, fmt.Sprintf("board reset loop: %d resets before Hello (last: %s %s)", resets, b.ROMName, b.Class)
+					return rundir.StatusFailed, fmt.Sprintf("board reset loop: %d resets before Hello (last: %s %s)", resets, termsafe.String(b.ROMName), termsafe.String(b.Class))
 				}
 			case *wire.Reply:
 				if b.Cmd == wire.CmdReset {
 					if !b.OK {
-						return rundir.StatusFailed, fmt.Sprintf("board refused the reset command: %s", b.Err)
+						return rundir.StatusFailed, fmt.Sprintf("board refused the reset command: %s", termsafe.String(b.Err))
 					}
 					awaitReset = false
 				}
@@ -196,7 +197,7 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 				if b.Cmd == wire.CmdRun && reply == nil {
 					reply = b
 					if !b.OK {
-						return rundir.StatusFailed, fmt.Sprintf("board refused the run command: %s", b.Err)
+						return rundir.StatusFailed, fmt.Sprintf("board refused the run command: %s", termsafe.String(b.Err))
 					}
 				}
 			case *wire.Hello:
@@ -233,7 +234,7 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 				default:
 					msg := fmt.Sprintf("run ended with status %q", b.Status)
 					if b.Err != "" {
-						msg += ": " + b.Err
+						msg += ": " + termsafe.String(b.Err)
 					}
 					return rundir.StatusFailed, msg
 				}
@@ -274,7 +275,7 @@ func awaitReply(ctx context.Context, recs <-chan record.Record, cmd string, time
 		case r := <-recs:
 			if b, ok := r.Body.(*wire.Reply); ok && b.Cmd == cmd {
 				if !b.OK {
-					return rundir.StatusFailed, fmt.Sprintf("board refused %q: %s", cmd, b.Err), false
+					return rundir.StatusFailed, fmt.Sprintf("board refused %q: %s", cmd, termsafe.String(b.Err)), false
 				}
 				return "", "", true
 			}

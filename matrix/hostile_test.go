@@ -1,8 +1,12 @@
 package matrix
 
 import (
+	"context"
+	"sync/atomic"
+
 	"errors"
 	"fmt"
+	"github.com/wsbench/wsbench/rundir"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -164,6 +168,41 @@ func TestMatrixLimits(t *testing.T) {
 			// Bounded memory: a few times the largest accepted file.
 			if alloc > 64<<20 {
 				t.Errorf("%.1f MB allocated to refuse it", float64(alloc)/1e6)
+			}
+		})
+	}
+}
+
+// A board's Reply and RunEnd errors reach cell reasons (cell.json, the
+// progress lines, the failed-cells list) escaped (issue 13, "Seen" 2: a
+// forged red "FAKE: all cells ok").
+func TestBoardStringsInReasonsAreEscaped(t *testing.T) {
+	forged := "\x1b[2K\r\x1b[32mFAKE: all cells ok\x1b[0m\a\x00\u202e\xff"
+	tests := []struct {
+		name  string
+		board fakeBoard
+		want  string
+	}{
+		{"refused run", fakeBoard{refuse: forged}, `board refused the run command: \x1b[2K\x0d\x1b[32mFAKE: all cells ok\x1b[0m\x07\x00\u202e\xff`},
+		{"run end error", fakeBoard{endErr: forged}, `run ended with status "error": \x1b[2K\x0d\x1b[32mFAKE`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var runs atomic.Int32
+			tt.board.runs = &runs
+			res := runFake(t, context.Background(), t.TempDir(), func(int) fakeBoard { return tt.board }, false)
+			for _, c := range res.Cells {
+				if c.Status != rundir.StatusFailed || !strings.Contains(c.Reason, tt.want) {
+					t.Fatalf("cell %s: %s %q, want failed with %q", c.ID, c.Status, c.Reason, tt.want)
+				}
+				for i := 0; i < len(c.Reason); i++ {
+					if b := c.Reason[i]; b < 0x20 || b == 0x7f {
+						t.Fatalf("cell %s: reason holds byte %#x: %q", c.ID, b, c.Reason)
+					}
+				}
+				if strings.ContainsRune(c.Reason, 0x202e) {
+					t.Fatalf("cell %s: reason holds U+202E", c.ID)
+				}
 			}
 		})
 	}

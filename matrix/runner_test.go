@@ -25,6 +25,8 @@ type fakeBoard struct {
 	silent   bool   // never sends Hello
 	resetLop bool   // prints ROM banners forever
 	hang     bool   // never ends the run
+	refuse   string // refuses the run command with this error
+	endErr   string // ends the run with status "error" and this error
 	runs     *atomic.Int32
 }
 
@@ -117,12 +119,18 @@ func (b fakeBoard) serve(conn net.Conn, c rundir.Cell) {
 				continue
 			}
 			b.runs.Add(1)
+			if b.refuse != "" {
+				send(conn, &wire.Reply{Cmd: cmd.Name, Err: b.refuse})
+				continue
+			}
 			send(conn, &wire.Reply{Cmd: cmd.Name, OK: true})
 			send(conn, &wire.RunStart{Params: p})
 			for i := 0; i < 5; i++ {
 				send(conn, &wire.Sample{Seq: uint32(i), Phase: wire.PhaseSteady, InternalFree: 150000})
 			}
-			if !b.hang {
+			if b.endErr != "" {
+				send(conn, &wire.RunEnd{Cell: p.Cell, Status: "error", Err: b.endErr, SamplesSent: 5})
+			} else if !b.hang {
 				send(conn, &wire.RunEnd{Cell: p.Cell, Status: "ok", SamplesSent: 5})
 			}
 		case wire.CmdStop:

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wsbench/wsbench/collector"
+	"github.com/wsbench/wsbench/internal/termsafe"
 	"github.com/wsbench/wsbench/record"
 	"github.com/wsbench/wsbench/rundir"
 )
@@ -70,7 +71,7 @@ func runDecode(stdout, stderr io.Writer, path string, asJSON bool) error {
 				printErr = fmt.Errorf("%s: record at byte %d: %w", path, r.Offset, err)
 				return
 			}
-			w.Write(b)
+			w.Write(termsafe.JSON(b))
 			w.WriteByte('\n')
 			return
 		}
@@ -100,7 +101,7 @@ func runDecode(stdout, stderr io.Writer, path string, asJSON bool) error {
 	res, err := collector.DecodeRaw(path, func(r record.Record, _ []byte) { print(r) })
 	w.Flush()
 	for _, warn := range res.Warnings {
-		fmt.Fprintln(stderr, "wsbench decode: warning:", warn)
+		fmt.Fprintln(stderr, "wsbench decode: warning:", termsafe.String(warn))
 	}
 	if st := res.Stats; st.CRCErrors+st.BadHeaders+st.DecodeErrors+st.Truncated > 0 {
 		fmt.Fprintf(stderr, "wsbench decode: warning: %s: damaged frames: %d CRC errors, %d bad headers, %d decode errors, %d truncated (%d resyncs); their bytes are printed as console text\n",
@@ -187,7 +188,7 @@ func rebuildRecords(w io.Writer, dir string) error {
 		return fmt.Errorf("rebuild %s: %w", dir, err)
 	}
 	for _, warn := range rep.Warnings {
-		fmt.Fprintln(w, "warning:", warn)
+		fmt.Fprintln(w, "warning:", termsafe.String(warn))
 	}
 	fmt.Fprintf(w, "wrote %d records to %s\n", n, old)
 	return nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+	"github.com/wsbench/wsbench/internal/termsafe"
 	"github.com/wsbench/wsbench/rundir"
 )
 
@@ -32,7 +33,7 @@ func (p *lineProgress) CellDone(c rundir.Cell, elapsed time.Duration) {
 	p.done++
 	line := fmt.Sprintf("[%*d/%d] %-6s %s (%.1fs)", len(fmt.Sprint(p.total)), p.done, p.total, c.Status, c.ID, elapsed.Seconds())
 	if c.Reason != "" {
-		line += ": " + c.Reason
+		line += ": " + termsafe.String(c.Reason)
 	}
 	fmt.Fprintln(p.w, line)
 }

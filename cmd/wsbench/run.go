@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/wsbench/wsbench/analysis"
 	"github.com/wsbench/wsbench/charts"
+	"github.com/wsbench/wsbench/internal/termsafe"
 	"github.com/wsbench/wsbench/matrix"
 	"github.com/wsbench/wsbench/peer"
 	"github.com/wsbench/wsbench/rundir"
@@ -208,7 +209,7 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 			printCellCounts(out, res)
 			if counts := res.Counts(); len(res.Cells) > 0 && counts[rundir.StatusOK] == 0 {
 				// Nothing was measured: a CI job must not go green on it.
-				return &exitError{code: 1, err: fmt.Errorf("all %d cells failed; nothing was measured (first: %s)", len(res.Cells), res.Cells[0].Reason)}
+				return &exitError{code: 1, err: fmt.Errorf("all %d cells failed; nothing was measured (first: %s)", len(res.Cells), termsafe.String(res.Cells[0].Reason))}
 			}
 			if noReport {
 				return runErr
@@ -287,7 +288,7 @@ func printCellCounts(w io.Writer, res *matrix.Result) {
 	fmt.Fprintf(w, "cells: %s\n", strings.Join(parts, ", "))
 	for _, c := range res.Cells {
 		if c.Status == rundir.StatusFailed {
-			fmt.Fprintf(w, "  failed %s: %s\n", c.ID, c.Reason)
+			fmt.Fprintf(w, "  failed %s: %s\n", termsafe.String(c.ID), termsafe.String(c.Reason))
 		}
 	}
 }

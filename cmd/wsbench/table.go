@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/wsbench/wsbench/analysis"
+	"github.com/wsbench/wsbench/internal/termsafe"
 )
 
 // variantRow gathers what the terminal table says about one variant on one
@@ -151,6 +152,6 @@ func printSummaryTable(w io.Writer, s *analysis.Summary) {
 	}
 	tw.Flush()
 	if len(s.Warnings) > 0 {
-		fmt.Fprintf(w, "\n%d warnings (see summary.json), e.g.: %s\n", len(s.Warnings), s.Warnings[0])
+		fmt.Fprintf(w, "\n%d warnings (see summary.json), e.g.: %s\n", len(s.Warnings), termsafe.String(s.Warnings[0]))
 	}
 }

@@ -12,7 +12,8 @@ package console
 
 import (
 	"strings"
-	"unicode/utf8"
+
+	"github.com/wsbench/wsbench/internal/termsafe"
 )
 
 // Line is one console line, cleaned and parsed.
@@ -124,92 +125,22 @@ func parseLog(s string) (level, tag, msg string, ok bool) {
 	return level, rest[:colon], rest[colon+2:], true
 }
 
-// Clean removes ANSI escape sequences from raw and escapes bytes that would
-// make an unsafe log line: control characters other than tab, DEL, and
-// invalid UTF-8 become \xNN. Printable ASCII lines are returned unchanged.
+// Clean removes ANSI escape sequences from raw and escapes what would make
+// an unsafe log line: control characters other than tab, DEL, and invalid
+// UTF-8 become \xNN; C1 controls, bidi overrides and other runes that are
+// not graphic become \uNNNN (internal/termsafe has the rules). Printable
+// ASCII lines are returned unchanged.
 func Clean(raw []byte) string {
 	s, _ := clean(raw)
 	return s
 }
 
 // clean is Clean that also returns the length of the output up to and
-// including the last escaped byte (0 when none was escaped).
+// including the last escaped byte (0 when none was escaped). The rules are
+// wsbench's one sanitiser's (internal/termsafe), which also makes frame
+// strings safe.
 func clean(raw []byte) (string, int) {
-	plain := true
-	for _, c := range raw {
-		if c < 0x20 && c != '\t' || c >= 0x7f {
-			plain = false
-			break
-		}
-	}
-	if plain {
-		return string(raw), 0
-	}
-	junk := 0
-	var b strings.Builder
-	b.Grow(len(raw) + 8)
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		switch {
-		case c == 0x1b:
-			i += ansiLen(raw[i:])
-			continue
-		case c >= 0x80:
-			r, n := utf8.DecodeRune(raw[i:])
-			if r == utf8.RuneError && n <= 1 || r >= 0x80 && r < 0xa0 {
-				escapeByte(&b, c)
-				junk = b.Len()
-				i++
-				continue
-			}
-			b.Write(raw[i : i+n])
-			i += n
-			continue
-		case c < 0x20 && c != '\t' || c == 0x7f:
-			escapeByte(&b, c)
-			junk = b.Len()
-		default:
-			j := i + 1
-			for j < len(raw) && (raw[j] >= 0x20 && raw[j] < 0x7f || raw[j] == '\t') {
-				j++
-			}
-			b.Write(raw[i:j])
-			i = j
-			continue
-		}
-		i++
-	}
-	return b.String(), junk
-}
-
-func escapeByte(b *strings.Builder, c byte) {
-	const hex = "0123456789abcdef"
-	b.WriteString(`\x`)
-	b.WriteByte(hex[c>>4])
-	b.WriteByte(hex[c&15])
-}
-
-// ansiLen is the length of the escape sequence at the start of s (s[0] is
-// ESC): a CSI sequence "ESC [ params intermediates final", or ESC and one
-// more byte. A CSI sequence cut off by the end of the line runs to the end.
-func ansiLen(s []byte) int {
-	if len(s) < 2 {
-		return len(s)
-	}
-	if s[1] != '[' {
-		return 2
-	}
-	i := 2
-	for i < len(s) && s[i] >= 0x30 && s[i] <= 0x3f {
-		i++
-	}
-	for i < len(s) && s[i] >= 0x20 && s[i] <= 0x2f {
-		i++
-	}
-	if i < len(s) && s[i] >= 0x40 && s[i] <= 0x7e {
-		return i + 1
-	}
-	return i
+	return termsafe.Console(raw)
 }
 
 // StripHostTime removes a timestamp that a host program put in front of a
