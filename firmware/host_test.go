@@ -162,12 +162,12 @@ func cMessage(id string, m wire.Message) (ctype, init, decls string) {
 			".cores = %d, .flash_size = %dU, .psram_size = %dU, .internal_total = %dU, .spiram_total = %dU, "+
 			".idf = %s, .app = %s, .app_version = %s, .elf_sha256 = %s, .component = %s, .component_version = %s, "+
 			".component_commit = %s, .behaviour = %s, .variant = %s, .options = %s, .sampler_stack = %dU, "+
-			".sampler_buffers = %dU, .reset_reason = %d}",
+			".sampler_buffers = %dU, .reset_reason = %d, .emulator = %s}",
 			m.Protocol, cStr(m.Board), cBool(m.Virtual), cStr(m.Chip), m.ChipRevision, m.Cores, m.FlashSize,
 			m.PSRAMSize, m.InternalTotal, m.SPIRAMTotal, cStr(m.IDFVersion), cStr(m.AppName), cStr(m.AppVersion),
 			cStr(m.ELFSHA256), cStr(m.Component), cStr(m.ComponentVersion), cStr(m.ComponentCommit),
 			cStr(m.Behaviour), cStr(m.Variant), cOptions(&m.Options), m.SamplerStack, m.SamplerBuffers,
-			m.ResetReason), ""
+			m.ResetReason, cStr(m.Emulator)), ""
 	case *wire.RunStart:
 		return "wsb_run_start_t", fmt.Sprintf("{.params = %s, .t_us = %s, .variant = %s}",
 			cRunParams(&m.Params), cU64(m.TimeUS), cStr(m.Variant)), ""

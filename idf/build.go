@@ -46,6 +46,9 @@ type BuildOptions struct {
 	BuildRoot string
 	// Clean removes the variant's build directory first.
 	Clean bool
+	// QEMU builds the image for Espressif's QEMU: the QEMUDefaults layer
+	// after the variant's, in build/qemu/<target>/<variant> (idf/qemu.go).
+	QEMU bool
 }
 
 // Artifact is a finished build.
@@ -71,6 +74,9 @@ func (o BuildOptions) dirs() (project, buildDir string, err error) {
 	root := o.BuildRoot
 	if root == "" {
 		root = filepath.Join(project, "build")
+		if o.QEMU {
+			root = filepath.Join(root, QEMUBuildDir)
+		}
 	}
 	if root, err = filepath.Abs(root); err != nil {
 		return "", "", fmt.Errorf("build root: %w", err)
@@ -97,7 +103,11 @@ func (o BuildOptions) validate(project string) error {
 	if _, err := os.Stat(filepath.Join(project, "CMakeLists.txt")); err != nil {
 		return fmt.Errorf("project %s: not an ESP-IDF project: %w", project, err)
 	}
-	for _, f := range defaultsFiles(o.Target, o.Variant) {
+	files := defaultsFiles(o.Target, o.Variant)
+	if o.QEMU {
+		files = append(files, QEMUDefaults)
+	}
+	for _, f := range files {
 		if _, err := os.Stat(filepath.Join(project, f)); err != nil {
 			if strings.HasPrefix(f, "variants/") {
 				return fmt.Errorf("variant %q: %w (known variants: %s)", o.Variant, err, strings.Join(Variants(), ", "))
@@ -134,6 +144,7 @@ func (o BuildOptions) validate(project string) error {
 type buildParams struct {
 	project, buildDir, target, variant string
 	component, peerCA                  string
+	qemu                               bool   // add the QEMUDefaults layer
 	behaviourFile                      string // extra defaults layer, "" for none
 	wifiFile                           string // <project>/wifi.defaults when present
 }
@@ -148,6 +159,9 @@ const WiFiDefaults = "wifi.defaults"
 // behaviour layer absolute.
 func (b buildParams) layers() []string {
 	l := defaultsFiles(b.target, b.variant)
+	if b.qemu {
+		l = append(l, QEMUDefaults)
+	}
 	if b.behaviourFile != "" {
 		l = append(l, b.behaviourFile)
 	}
@@ -178,7 +192,7 @@ func (o BuildOptions) resolve() (buildParams, error) {
 	if err := o.validate(project); err != nil {
 		return buildParams{}, err
 	}
-	b := buildParams{project: project, buildDir: buildDir, target: o.Target, variant: o.Variant}
+	b := buildParams{project: project, buildDir: buildDir, target: o.Target, variant: o.Variant, qemu: o.QEMU}
 	if o.ComponentPath != "" {
 		if b.component, err = filepath.Abs(o.ComponentPath); err != nil {
 			return b, fmt.Errorf("component path: %w", err)

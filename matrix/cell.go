@@ -29,7 +29,11 @@ func runCell(ctx context.Context, dev Device, c rundir.Cell, opt Options) rundir
 	c.Status, c.Reason, c.HelloMatch = rundir.StatusRunning, "", false
 	// The cell id tags every session at the peer, so its counters can be
 	// told apart from other boards' running at the same time.
-	c.Params.WSURL, c.Params.HTTPSURL = withTag(opt.Peer.WSURL, c.ID), withTag(opt.Peer.HTTPSURL, c.ID)
+	urls := opt.Peer
+	if r, ok := dev.(PeerRewriter); ok {
+		urls = r.PeerURLs(urls)
+	}
+	c.Params.WSURL, c.Params.HTTPSURL = withTag(urls.WSURL, c.ID), withTag(urls.HTTPSURL, c.ID)
 	finish := func(status, reason string) rundir.Cell {
 		c.Status, c.Reason = status, reason
 		c.Ended = time.Now().UTC()
@@ -157,7 +161,7 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 	}
 	*match = true
 
-	if !hello.Virtual && opt.WiFiSSID != "" {
+	if !hello.Virtual && hello.Emulator == "" && opt.WiFiSSID != "" {
 		if err := capt.Send(wire.Command{Name: wire.CmdWiFi, Args: []wire.Arg{{Key: "ssid", Value: opt.WiFiSSID}, {Key: "pass", Value: opt.WiFiPass}}}); err != nil {
 			return rundir.StatusFailed, fmt.Sprintf("send wifi command: %v", err)
 		}

@@ -51,6 +51,8 @@ type Board struct {
 	Port     string `yaml:"port" json:"port,omitempty"`       // /dev/ttyUSB0, auto, rfc2217://host:port
 	Baud     int    `yaml:"baud" json:"baud,omitempty"`
 	Target   string `yaml:"target" json:"target,omitempty"` // esp32s3 or esp32, for hardware builds
+	QEMU     string `yaml:"qemu" json:"qemu,omitempty"`     // chip emulated in Espressif's QEMU: esp32s3 or esp32 (matrix/qemu.go)
+	PSRAM    string `yaml:"psram" json:"psram,omitempty"`   // qemu: emulated PSRAM, e.g. 8MB
 	Flash    *bool  `yaml:"flash" json:"flash,omitempty"`   // hardware: build and flash each variant (default true)
 	Realtime bool   `yaml:"realtime" json:"realtime,omitempty"`
 	// Faults are virtual-board faults switched on for every cell of this board
@@ -555,11 +557,18 @@ func (f *File) check(name string, root *yaml.Node) error {
 			bad(fmt.Sprintf("boards: duplicate name %q", b.Name), "boards", i, "name")
 		}
 		seen[b.Name] = true
-		switch {
-		case b.Virtual != "" && b.Port != "":
-			bad(fmt.Sprintf("board %q: give either virtual or port, not both", b.Name), "boards", i)
-		case b.Virtual == "" && b.Port == "":
-			bad(fmt.Sprintf("board %q: give virtual (a profile) or port (a serial port)", b.Name), "boards", i)
+		switch kinds := len(slices.DeleteFunc([]string{b.Virtual, b.Port, b.QEMU}, func(s string) bool { return s == "" })); {
+		case kinds > 1:
+			bad(fmt.Sprintf("board %q: give one of virtual, port or qemu, not several", b.Name), "boards", i)
+		case kinds == 0:
+			bad(fmt.Sprintf("board %q: give virtual (a profile), port (a serial port) or qemu (an emulated chip)", b.Name), "boards", i)
+		}
+		if b.QEMU != "" {
+			if msg, key := checkQEMUBoard(b); msg != "" {
+				bad(msg, "boards", i, key)
+			}
+		} else if b.PSRAM != "" {
+			bad(fmt.Sprintf("board %q: psram applies to qemu boards only", b.Name), "boards", i, "psram")
 		}
 		if b.Virtual != "" {
 			if _, err := sim.ProfileByName(b.Virtual); err != nil {
@@ -573,7 +582,7 @@ func (f *File) check(name string, root *yaml.Node) error {
 			bad(fmt.Sprintf("board %q: count %d is out of range 1..64", b.Name, b.Count), "boards", i, "count")
 		}
 		if b.Port != "" && b.Count != 1 {
-			bad(fmt.Sprintf("board %q: count applies to virtual boards only", b.Name), "boards", i, "count")
+			bad(fmt.Sprintf("board %q: count applies to virtual and qemu boards only", b.Name), "boards", i, "count")
 		}
 		if b.Port != "" {
 			switch b.Target {
@@ -600,7 +609,7 @@ func (f *File) check(name string, root *yaml.Node) error {
 				bad(fmt.Sprintf("board %q: fault %s=%d must not be negative", b.Name, k, v), "boards", i, "faults")
 			}
 		}
-		if len(b.Faults) > 0 && b.Port != "" {
+		if len(b.Faults) > 0 && b.Virtual == "" {
 			bad(fmt.Sprintf("board %q: faults apply to virtual boards only", b.Name), "boards", i, "faults")
 		}
 	}
@@ -758,7 +767,7 @@ func (f *File) check(name string, root *yaml.Node) error {
 	// Real boards run images built from firmware/variants/<name>.defaults:
 	// a variant without such a file would fail only after a build.
 	for _, b := range f.Boards {
-		if b.Port == "" || (b.Flash != nil && !*b.Flash) {
+		if (b.Port == "" && b.QEMU == "") || (b.Flash != nil && !*b.Flash) {
 			continue
 		}
 		for i, v := range f.Variants {

@@ -37,9 +37,10 @@ type HardwareOptions struct {
 }
 
 // Devices returns the NewDevice that makes virtual boards for virtual
-// entries and drives real boards (build, flash, serial or RFC 2217 port) for
-// the others.
+// entries, runs the firmware in QEMU for qemu entries (matrix/qemu.go), and
+// drives real boards (build, flash, serial or RFC 2217 port) for the others.
 func Devices(trust Trust, hw HardwareOptions) NewDevice {
+	images := &qemuImages{}
 	return func(b Board, slot int) (Device, error) {
 		name := b.Name
 		if b.Count > 1 {
@@ -50,6 +51,9 @@ func Devices(trust Trust, hw HardwareOptions) NewDevice {
 				return nil, err
 			}
 			return &virtualDevice{name: name, board: b, trust: trust}, nil
+		}
+		if b.QEMU != "" {
+			return newQEMUDevice(name, b, hw, trust, images)
 		}
 		return &hardwareDevice{name: name, board: b, hw: hw, trust: trust}, nil
 	}
@@ -168,8 +172,12 @@ func (d *hardwareDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, er
 	return PortOpener(d.board.Port, d.board.Baud), nil
 }
 
-// PortOpener opens a serial port path, "auto", or an rfc2217:// URL.
+// PortOpener opens a serial port path, "auto", an rfc2217:// URL, or a raw
+// console socket (tcp://host:port, unix:PATH) such as QEMU's.
 func PortOpener(port string, baud int) Opener {
+	if collector.IsSocketPort(port) {
+		return Opener(collector.SocketOpener(port))
+	}
 	if rfc2217.IsURL(port) {
 		open := rfc2217.Opener(port, rfc2217.Options{Baud: baud, ReadTimeout: collector.ReadTimeout})
 		return func(ctx context.Context) (Port, error) { return open(ctx) }

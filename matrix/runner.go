@@ -59,6 +59,13 @@ type CommandResetter interface {
 	ResetsByCommand() bool
 }
 
+// PeerRewriter is implemented by a Device whose board reaches the peer at
+// another address than the host does (QEMU's guest dials the host's
+// loopback as 10.0.2.2): the cell's URLs are rewritten before they are sent.
+type PeerRewriter interface {
+	PeerURLs(PeerURLs) PeerURLs
+}
+
 // NewDevice makes the device for slot (0-based) of board b.
 type NewDevice func(b Board, slot int) (Device, error)
 

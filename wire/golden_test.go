@@ -51,6 +51,22 @@ func goldenMessages() []struct {
 			},
 			SamplerStack: 3072, SamplerBuffers: 2048, ResetReason: 1,
 		}},
+		// The same firmware in Espressif's QEMU (-M esp32s3 -m 8M): Hello names
+		// the emulator; figures are examples, not measurements.
+		{"hello_qemu", &Hello{
+			Protocol: ProtocolVersion, Board: "esp32s3", Chip: "esp32s3", ChipRevision: 0, Cores: 2,
+			FlashSize: 8 << 20, PSRAMSize: 8 << 20, InternalTotal: 337920, SPIRAMTotal: 8386279,
+			IDFVersion: "v5.5.1", AppName: "wsbench_fw", AppVersion: "0.1.0", ELFSHA256: "3f9a0c2be41d7a58",
+			Component: "espressif/esp_websocket_client", ComponentVersion: "1.4.0", ComponentCommit: "",
+			Behaviour: BehaviourFallback, Variant: "stack-ext",
+			Options: Options{
+				WSTaskStackInExtRAM: true, WSTaskStack: 4096, WSBufferSize: 1024,
+				MbedTLSAlloc: "internal", MbedTLSInContentLen: 16384, MbedTLSOutContentLen: 4096,
+				MbedTLSKeepPeerCert: true, SPIRAMUse: "malloc", SPIRAMAlwaysInternal: 16384,
+				SPIRAMReserveInternal: 32768, TaskWDTTimeoutS: 5,
+			},
+			SamplerStack: 3072, SamplerBuffers: 2048, ResetReason: 1, Emulator: "qemu",
+		}},
 		{"run_start", &RunStart{
 			Params: RunParams{Cell: "s3-fallback-both-n4-r1", Scenario: ScenarioSweep, N: 4, PeriodMS: 100,
 				DetailEvery: 10, BaselineMS: 2000, WindowMS: 10000, Cycles: 20, HandlerMode: HandlerQueued,

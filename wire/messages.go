@@ -37,6 +37,9 @@ type Hello struct {
 	SamplerStack     uint32  `msg:"sampler_stack" json:"sampler_stack"`     // bytes of the sampler task's stack
 	SamplerBuffers   uint32  `msg:"sampler_buffers" json:"sampler_buffers"` // bytes of the sampler's output buffers
 	ResetReason      uint8   `msg:"reset_reason" json:"reset_reason"`       // esp_reset_reason_t of this boot
+	// Emulator names the emulator the firmware runs in ("qemu"), "" on a
+	// chip. Written only when set, so a chip's Hello is what it always was.
+	Emulator string `msg:"emulator,omitempty" json:"emulator,omitempty"`
 }
 
 // Placement behaviours of the component under test (see the facts sheet,

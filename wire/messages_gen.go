@@ -761,6 +761,12 @@ func (z *Hello) DecodeMsg(dc *msgp.Reader) (err error) {
 				err = msgp.WrapError(err, "ResetReason")
 				return
 			}
+		case "emulator":
+			z.Emulator, err = dc.ReadString()
+			if err != nil {
+				err = msgp.WrapError(err, "Emulator")
+				return
+			}
 		default:
 			err = dc.Skip()
 			if err != nil {
@@ -774,236 +780,264 @@ func (z *Hello) DecodeMsg(dc *msgp.Reader) (err error) {
 
 // EncodeMsg implements msgp.Encodable
 func (z *Hello) EncodeMsg(en *msgp.Writer) (err error) {
-	// map header, size 23
-	// write "protocol"
-	err = en.Append(0xde, 0x0, 0x17, 0xa8, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x63, 0x6f, 0x6c)
+	// check for omitted fields
+	zb0001Len := uint32(24)
+	var zb0001Mask uint32 /* 24 bits */
+	_ = zb0001Mask
+	if z.Emulator == "" {
+		zb0001Len--
+		zb0001Mask |= 0x800000
+	}
+	// variable map header, size zb0001Len
+	err = en.WriteMapHeader(zb0001Len)
 	if err != nil {
 		return
 	}
-	err = en.WriteUint16(z.Protocol)
-	if err != nil {
-		err = msgp.WrapError(err, "Protocol")
-		return
-	}
-	// write "board"
-	err = en.Append(0xa5, 0x62, 0x6f, 0x61, 0x72, 0x64)
-	if err != nil {
-		return
-	}
-	err = en.WriteString(z.Board)
-	if err != nil {
-		err = msgp.WrapError(err, "Board")
-		return
-	}
-	// write "virtual"
-	err = en.Append(0xa7, 0x76, 0x69, 0x72, 0x74, 0x75, 0x61, 0x6c)
-	if err != nil {
-		return
-	}
-	err = en.WriteBool(z.Virtual)
-	if err != nil {
-		err = msgp.WrapError(err, "Virtual")
-		return
-	}
-	// write "chip"
-	err = en.Append(0xa4, 0x63, 0x68, 0x69, 0x70)
-	if err != nil {
-		return
-	}
-	err = en.WriteString(z.Chip)
-	if err != nil {
-		err = msgp.WrapError(err, "Chip")
-		return
-	}
-	// write "chip_rev"
-	err = en.Append(0xa8, 0x63, 0x68, 0x69, 0x70, 0x5f, 0x72, 0x65, 0x76)
-	if err != nil {
-		return
-	}
-	err = en.WriteUint16(z.ChipRevision)
-	if err != nil {
-		err = msgp.WrapError(err, "ChipRevision")
-		return
-	}
-	// write "cores"
-	err = en.Append(0xa5, 0x63, 0x6f, 0x72, 0x65, 0x73)
-	if err != nil {
-		return
-	}
-	err = en.WriteUint8(z.Cores)
-	if err != nil {
-		err = msgp.WrapError(err, "Cores")
-		return
-	}
-	// write "flash_size"
-	err = en.Append(0xaa, 0x66, 0x6c, 0x61, 0x73, 0x68, 0x5f, 0x73, 0x69, 0x7a, 0x65)
-	if err != nil {
-		return
-	}
-	err = en.WriteUint32(z.FlashSize)
-	if err != nil {
-		err = msgp.WrapError(err, "FlashSize")
-		return
-	}
-	// write "psram_size"
-	err = en.Append(0xaa, 0x70, 0x73, 0x72, 0x61, 0x6d, 0x5f, 0x73, 0x69, 0x7a, 0x65)
-	if err != nil {
-		return
-	}
-	err = en.WriteUint32(z.PSRAMSize)
-	if err != nil {
-		err = msgp.WrapError(err, "PSRAMSize")
-		return
-	}
-	// write "internal_total"
-	err = en.Append(0xae, 0x69, 0x6e, 0x74, 0x65, 0x72, 0x6e, 0x61, 0x6c, 0x5f, 0x74, 0x6f, 0x74, 0x61, 0x6c)
-	if err != nil {
-		return
-	}
-	err = en.WriteUint32(z.InternalTotal)
-	if err != nil {
-		err = msgp.WrapError(err, "InternalTotal")
-		return
-	}
-	// write "spiram_total"
-	err = en.Append(0xac, 0x73, 0x70, 0x69, 0x72, 0x61, 0x6d, 0x5f, 0x74, 0x6f, 0x74, 0x61, 0x6c)
-	if err != nil {
-		return
-	}
-	err = en.WriteUint32(z.SPIRAMTotal)
-	if err != nil {
-		err = msgp.WrapError(err, "SPIRAMTotal")
-		return
-	}
-	// write "idf"
-	err = en.Append(0xa3, 0x69, 0x64, 0x66)
-	if err != nil {
-		return
-	}
-	err = en.WriteString(z.IDFVersion)
-	if err != nil {
-		err = msgp.WrapError(err, "IDFVersion")
-		return
-	}
-	// write "app"
-	err = en.Append(0xa3, 0x61, 0x70, 0x70)
-	if err != nil {
-		return
-	}
-	err = en.WriteString(z.AppName)
-	if err != nil {
-		err = msgp.WrapError(err, "AppName")
-		return
-	}
-	// write "app_version"
-	err = en.Append(0xab, 0x61, 0x70, 0x70, 0x5f, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e)
-	if err != nil {
-		return
-	}
-	err = en.WriteString(z.AppVersion)
-	if err != nil {
-		err = msgp.WrapError(err, "AppVersion")
-		return
-	}
-	// write "elf_sha256"
-	err = en.Append(0xaa, 0x65, 0x6c, 0x66, 0x5f, 0x73, 0x68, 0x61, 0x32, 0x35, 0x36)
-	if err != nil {
-		return
-	}
-	err = en.WriteString(z.ELFSHA256)
-	if err != nil {
-		err = msgp.WrapError(err, "ELFSHA256")
-		return
-	}
-	// write "component"
-	err = en.Append(0xa9, 0x63, 0x6f, 0x6d, 0x70, 0x6f, 0x6e, 0x65, 0x6e, 0x74)
-	if err != nil {
-		return
-	}
-	err = en.WriteString(z.Component)
-	if err != nil {
-		err = msgp.WrapError(err, "Component")
-		return
-	}
-	// write "component_version"
-	err = en.Append(0xb1, 0x63, 0x6f, 0x6d, 0x70, 0x6f, 0x6e, 0x65, 0x6e, 0x74, 0x5f, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e)
-	if err != nil {
-		return
-	}
-	err = en.WriteString(z.ComponentVersion)
-	if err != nil {
-		err = msgp.WrapError(err, "ComponentVersion")
-		return
-	}
-	// write "component_commit"
-	err = en.Append(0xb0, 0x63, 0x6f, 0x6d, 0x70, 0x6f, 0x6e, 0x65, 0x6e, 0x74, 0x5f, 0x63, 0x6f, 0x6d, 0x6d, 0x69, 0x74)
-	if err != nil {
-		return
-	}
-	err = en.WriteString(z.ComponentCommit)
-	if err != nil {
-		err = msgp.WrapError(err, "ComponentCommit")
-		return
-	}
-	// write "behaviour"
-	err = en.Append(0xa9, 0x62, 0x65, 0x68, 0x61, 0x76, 0x69, 0x6f, 0x75, 0x72)
-	if err != nil {
-		return
-	}
-	err = en.WriteString(z.Behaviour)
-	if err != nil {
-		err = msgp.WrapError(err, "Behaviour")
-		return
-	}
-	// write "variant"
-	err = en.Append(0xa7, 0x76, 0x61, 0x72, 0x69, 0x61, 0x6e, 0x74)
-	if err != nil {
-		return
-	}
-	err = en.WriteString(z.Variant)
-	if err != nil {
-		err = msgp.WrapError(err, "Variant")
-		return
-	}
-	// write "options"
-	err = en.Append(0xa7, 0x6f, 0x70, 0x74, 0x69, 0x6f, 0x6e, 0x73)
-	if err != nil {
-		return
-	}
-	err = z.Options.EncodeMsg(en)
-	if err != nil {
-		err = msgp.WrapError(err, "Options")
-		return
-	}
-	// write "sampler_stack"
-	err = en.Append(0xad, 0x73, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x72, 0x5f, 0x73, 0x74, 0x61, 0x63, 0x6b)
-	if err != nil {
-		return
-	}
-	err = en.WriteUint32(z.SamplerStack)
-	if err != nil {
-		err = msgp.WrapError(err, "SamplerStack")
-		return
-	}
-	// write "sampler_buffers"
-	err = en.Append(0xaf, 0x73, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x72, 0x5f, 0x62, 0x75, 0x66, 0x66, 0x65, 0x72, 0x73)
-	if err != nil {
-		return
-	}
-	err = en.WriteUint32(z.SamplerBuffers)
-	if err != nil {
-		err = msgp.WrapError(err, "SamplerBuffers")
-		return
-	}
-	// write "reset_reason"
-	err = en.Append(0xac, 0x72, 0x65, 0x73, 0x65, 0x74, 0x5f, 0x72, 0x65, 0x61, 0x73, 0x6f, 0x6e)
-	if err != nil {
-		return
-	}
-	err = en.WriteUint8(z.ResetReason)
-	if err != nil {
-		err = msgp.WrapError(err, "ResetReason")
-		return
+
+	// skip if no fields are to be emitted
+	if zb0001Len != 0 {
+		// write "protocol"
+		err = en.Append(0xa8, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x63, 0x6f, 0x6c)
+		if err != nil {
+			return
+		}
+		err = en.WriteUint16(z.Protocol)
+		if err != nil {
+			err = msgp.WrapError(err, "Protocol")
+			return
+		}
+		// write "board"
+		err = en.Append(0xa5, 0x62, 0x6f, 0x61, 0x72, 0x64)
+		if err != nil {
+			return
+		}
+		err = en.WriteString(z.Board)
+		if err != nil {
+			err = msgp.WrapError(err, "Board")
+			return
+		}
+		// write "virtual"
+		err = en.Append(0xa7, 0x76, 0x69, 0x72, 0x74, 0x75, 0x61, 0x6c)
+		if err != nil {
+			return
+		}
+		err = en.WriteBool(z.Virtual)
+		if err != nil {
+			err = msgp.WrapError(err, "Virtual")
+			return
+		}
+		// write "chip"
+		err = en.Append(0xa4, 0x63, 0x68, 0x69, 0x70)
+		if err != nil {
+			return
+		}
+		err = en.WriteString(z.Chip)
+		if err != nil {
+			err = msgp.WrapError(err, "Chip")
+			return
+		}
+		// write "chip_rev"
+		err = en.Append(0xa8, 0x63, 0x68, 0x69, 0x70, 0x5f, 0x72, 0x65, 0x76)
+		if err != nil {
+			return
+		}
+		err = en.WriteUint16(z.ChipRevision)
+		if err != nil {
+			err = msgp.WrapError(err, "ChipRevision")
+			return
+		}
+		// write "cores"
+		err = en.Append(0xa5, 0x63, 0x6f, 0x72, 0x65, 0x73)
+		if err != nil {
+			return
+		}
+		err = en.WriteUint8(z.Cores)
+		if err != nil {
+			err = msgp.WrapError(err, "Cores")
+			return
+		}
+		// write "flash_size"
+		err = en.Append(0xaa, 0x66, 0x6c, 0x61, 0x73, 0x68, 0x5f, 0x73, 0x69, 0x7a, 0x65)
+		if err != nil {
+			return
+		}
+		err = en.WriteUint32(z.FlashSize)
+		if err != nil {
+			err = msgp.WrapError(err, "FlashSize")
+			return
+		}
+		// write "psram_size"
+		err = en.Append(0xaa, 0x70, 0x73, 0x72, 0x61, 0x6d, 0x5f, 0x73, 0x69, 0x7a, 0x65)
+		if err != nil {
+			return
+		}
+		err = en.WriteUint32(z.PSRAMSize)
+		if err != nil {
+			err = msgp.WrapError(err, "PSRAMSize")
+			return
+		}
+		// write "internal_total"
+		err = en.Append(0xae, 0x69, 0x6e, 0x74, 0x65, 0x72, 0x6e, 0x61, 0x6c, 0x5f, 0x74, 0x6f, 0x74, 0x61, 0x6c)
+		if err != nil {
+			return
+		}
+		err = en.WriteUint32(z.InternalTotal)
+		if err != nil {
+			err = msgp.WrapError(err, "InternalTotal")
+			return
+		}
+		// write "spiram_total"
+		err = en.Append(0xac, 0x73, 0x70, 0x69, 0x72, 0x61, 0x6d, 0x5f, 0x74, 0x6f, 0x74, 0x61, 0x6c)
+		if err != nil {
+			return
+		}
+		err = en.WriteUint32(z.SPIRAMTotal)
+		if err != nil {
+			err = msgp.WrapError(err, "SPIRAMTotal")
+			return
+		}
+		// write "idf"
+		err = en.Append(0xa3, 0x69, 0x64, 0x66)
+		if err != nil {
+			return
+		}
+		err = en.WriteString(z.IDFVersion)
+		if err != nil {
+			err = msgp.WrapError(err, "IDFVersion")
+			return
+		}
+		// write "app"
+		err = en.Append(0xa3, 0x61, 0x70, 0x70)
+		if err != nil {
+			return
+		}
+		err = en.WriteString(z.AppName)
+		if err != nil {
+			err = msgp.WrapError(err, "AppName")
+			return
+		}
+		// write "app_version"
+		err = en.Append(0xab, 0x61, 0x70, 0x70, 0x5f, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e)
+		if err != nil {
+			return
+		}
+		err = en.WriteString(z.AppVersion)
+		if err != nil {
+			err = msgp.WrapError(err, "AppVersion")
+			return
+		}
+		// write "elf_sha256"
+		err = en.Append(0xaa, 0x65, 0x6c, 0x66, 0x5f, 0x73, 0x68, 0x61, 0x32, 0x35, 0x36)
+		if err != nil {
+			return
+		}
+		err = en.WriteString(z.ELFSHA256)
+		if err != nil {
+			err = msgp.WrapError(err, "ELFSHA256")
+			return
+		}
+		// write "component"
+		err = en.Append(0xa9, 0x63, 0x6f, 0x6d, 0x70, 0x6f, 0x6e, 0x65, 0x6e, 0x74)
+		if err != nil {
+			return
+		}
+		err = en.WriteString(z.Component)
+		if err != nil {
+			err = msgp.WrapError(err, "Component")
+			return
+		}
+		// write "component_version"
+		err = en.Append(0xb1, 0x63, 0x6f, 0x6d, 0x70, 0x6f, 0x6e, 0x65, 0x6e, 0x74, 0x5f, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e)
+		if err != nil {
+			return
+		}
+		err = en.WriteString(z.ComponentVersion)
+		if err != nil {
+			err = msgp.WrapError(err, "ComponentVersion")
+			return
+		}
+		// write "component_commit"
+		err = en.Append(0xb0, 0x63, 0x6f, 0x6d, 0x70, 0x6f, 0x6e, 0x65, 0x6e, 0x74, 0x5f, 0x63, 0x6f, 0x6d, 0x6d, 0x69, 0x74)
+		if err != nil {
+			return
+		}
+		err = en.WriteString(z.ComponentCommit)
+		if err != nil {
+			err = msgp.WrapError(err, "ComponentCommit")
+			return
+		}
+		// write "behaviour"
+		err = en.Append(0xa9, 0x62, 0x65, 0x68, 0x61, 0x76, 0x69, 0x6f, 0x75, 0x72)
+		if err != nil {
+			return
+		}
+		err = en.WriteString(z.Behaviour)
+		if err != nil {
+			err = msgp.WrapError(err, "Behaviour")
+			return
+		}
+		// write "variant"
+		err = en.Append(0xa7, 0x76, 0x61, 0x72, 0x69, 0x61, 0x6e, 0x74)
+		if err != nil {
+			return
+		}
+		err = en.WriteString(z.Variant)
+		if err != nil {
+			err = msgp.WrapError(err, "Variant")
+			return
+		}
+		// write "options"
+		err = en.Append(0xa7, 0x6f, 0x70, 0x74, 0x69, 0x6f, 0x6e, 0x73)
+		if err != nil {
+			return
+		}
+		err = z.Options.EncodeMsg(en)
+		if err != nil {
+			err = msgp.WrapError(err, "Options")
+			return
+		}
+		// write "sampler_stack"
+		err = en.Append(0xad, 0x73, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x72, 0x5f, 0x73, 0x74, 0x61, 0x63, 0x6b)
+		if err != nil {
+			return
+		}
+		err = en.WriteUint32(z.SamplerStack)
+		if err != nil {
+			err = msgp.WrapError(err, "SamplerStack")
+			return
+		}
+		// write "sampler_buffers"
+		err = en.Append(0xaf, 0x73, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x72, 0x5f, 0x62, 0x75, 0x66, 0x66, 0x65, 0x72, 0x73)
+		if err != nil {
+			return
+		}
+		err = en.WriteUint32(z.SamplerBuffers)
+		if err != nil {
+			err = msgp.WrapError(err, "SamplerBuffers")
+			return
+		}
+		// write "reset_reason"
+		err = en.Append(0xac, 0x72, 0x65, 0x73, 0x65, 0x74, 0x5f, 0x72, 0x65, 0x61, 0x73, 0x6f, 0x6e)
+		if err != nil {
+			return
+		}
+		err = en.WriteUint8(z.ResetReason)
+		if err != nil {
+			err = msgp.WrapError(err, "ResetReason")
+			return
+		}
+		if (zb0001Mask & 0x800000) == 0 { // if not omitted
+			// write "emulator"
+			err = en.Append(0xa8, 0x65, 0x6d, 0x75, 0x6c, 0x61, 0x74, 0x6f, 0x72)
+			if err != nil {
+				return
+			}
+			err = en.WriteString(z.Emulator)
+			if err != nil {
+				err = msgp.WrapError(err, "Emulator")
+				return
+			}
+		}
 	}
 	return
 }
@@ -1011,80 +1045,98 @@ func (z *Hello) EncodeMsg(en *msgp.Writer) (err error) {
 // MarshalMsg implements msgp.Marshaler
 func (z *Hello) MarshalMsg(b []byte) (o []byte, err error) {
 	o = msgp.Require(b, z.Msgsize())
-	// map header, size 23
-	// string "protocol"
-	o = append(o, 0xde, 0x0, 0x17, 0xa8, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x63, 0x6f, 0x6c)
-	o = msgp.AppendUint16(o, z.Protocol)
-	// string "board"
-	o = append(o, 0xa5, 0x62, 0x6f, 0x61, 0x72, 0x64)
-	o = msgp.AppendString(o, z.Board)
-	// string "virtual"
-	o = append(o, 0xa7, 0x76, 0x69, 0x72, 0x74, 0x75, 0x61, 0x6c)
-	o = msgp.AppendBool(o, z.Virtual)
-	// string "chip"
-	o = append(o, 0xa4, 0x63, 0x68, 0x69, 0x70)
-	o = msgp.AppendString(o, z.Chip)
-	// string "chip_rev"
-	o = append(o, 0xa8, 0x63, 0x68, 0x69, 0x70, 0x5f, 0x72, 0x65, 0x76)
-	o = msgp.AppendUint16(o, z.ChipRevision)
-	// string "cores"
-	o = append(o, 0xa5, 0x63, 0x6f, 0x72, 0x65, 0x73)
-	o = msgp.AppendUint8(o, z.Cores)
-	// string "flash_size"
-	o = append(o, 0xaa, 0x66, 0x6c, 0x61, 0x73, 0x68, 0x5f, 0x73, 0x69, 0x7a, 0x65)
-	o = msgp.AppendUint32(o, z.FlashSize)
-	// string "psram_size"
-	o = append(o, 0xaa, 0x70, 0x73, 0x72, 0x61, 0x6d, 0x5f, 0x73, 0x69, 0x7a, 0x65)
-	o = msgp.AppendUint32(o, z.PSRAMSize)
-	// string "internal_total"
-	o = append(o, 0xae, 0x69, 0x6e, 0x74, 0x65, 0x72, 0x6e, 0x61, 0x6c, 0x5f, 0x74, 0x6f, 0x74, 0x61, 0x6c)
-	o = msgp.AppendUint32(o, z.InternalTotal)
-	// string "spiram_total"
-	o = append(o, 0xac, 0x73, 0x70, 0x69, 0x72, 0x61, 0x6d, 0x5f, 0x74, 0x6f, 0x74, 0x61, 0x6c)
-	o = msgp.AppendUint32(o, z.SPIRAMTotal)
-	// string "idf"
-	o = append(o, 0xa3, 0x69, 0x64, 0x66)
-	o = msgp.AppendString(o, z.IDFVersion)
-	// string "app"
-	o = append(o, 0xa3, 0x61, 0x70, 0x70)
-	o = msgp.AppendString(o, z.AppName)
-	// string "app_version"
-	o = append(o, 0xab, 0x61, 0x70, 0x70, 0x5f, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e)
-	o = msgp.AppendString(o, z.AppVersion)
-	// string "elf_sha256"
-	o = append(o, 0xaa, 0x65, 0x6c, 0x66, 0x5f, 0x73, 0x68, 0x61, 0x32, 0x35, 0x36)
-	o = msgp.AppendString(o, z.ELFSHA256)
-	// string "component"
-	o = append(o, 0xa9, 0x63, 0x6f, 0x6d, 0x70, 0x6f, 0x6e, 0x65, 0x6e, 0x74)
-	o = msgp.AppendString(o, z.Component)
-	// string "component_version"
-	o = append(o, 0xb1, 0x63, 0x6f, 0x6d, 0x70, 0x6f, 0x6e, 0x65, 0x6e, 0x74, 0x5f, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e)
-	o = msgp.AppendString(o, z.ComponentVersion)
-	// string "component_commit"
-	o = append(o, 0xb0, 0x63, 0x6f, 0x6d, 0x70, 0x6f, 0x6e, 0x65, 0x6e, 0x74, 0x5f, 0x63, 0x6f, 0x6d, 0x6d, 0x69, 0x74)
-	o = msgp.AppendString(o, z.ComponentCommit)
-	// string "behaviour"
-	o = append(o, 0xa9, 0x62, 0x65, 0x68, 0x61, 0x76, 0x69, 0x6f, 0x75, 0x72)
-	o = msgp.AppendString(o, z.Behaviour)
-	// string "variant"
-	o = append(o, 0xa7, 0x76, 0x61, 0x72, 0x69, 0x61, 0x6e, 0x74)
-	o = msgp.AppendString(o, z.Variant)
-	// string "options"
-	o = append(o, 0xa7, 0x6f, 0x70, 0x74, 0x69, 0x6f, 0x6e, 0x73)
-	o, err = z.Options.MarshalMsg(o)
-	if err != nil {
-		err = msgp.WrapError(err, "Options")
-		return
+	// check for omitted fields
+	zb0001Len := uint32(24)
+	var zb0001Mask uint32 /* 24 bits */
+	_ = zb0001Mask
+	if z.Emulator == "" {
+		zb0001Len--
+		zb0001Mask |= 0x800000
 	}
-	// string "sampler_stack"
-	o = append(o, 0xad, 0x73, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x72, 0x5f, 0x73, 0x74, 0x61, 0x63, 0x6b)
-	o = msgp.AppendUint32(o, z.SamplerStack)
-	// string "sampler_buffers"
-	o = append(o, 0xaf, 0x73, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x72, 0x5f, 0x62, 0x75, 0x66, 0x66, 0x65, 0x72, 0x73)
-	o = msgp.AppendUint32(o, z.SamplerBuffers)
-	// string "reset_reason"
-	o = append(o, 0xac, 0x72, 0x65, 0x73, 0x65, 0x74, 0x5f, 0x72, 0x65, 0x61, 0x73, 0x6f, 0x6e)
-	o = msgp.AppendUint8(o, z.ResetReason)
+	// variable map header, size zb0001Len
+	o = msgp.AppendMapHeader(o, zb0001Len)
+
+	// skip if no fields are to be emitted
+	if zb0001Len != 0 {
+		// string "protocol"
+		o = append(o, 0xa8, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x63, 0x6f, 0x6c)
+		o = msgp.AppendUint16(o, z.Protocol)
+		// string "board"
+		o = append(o, 0xa5, 0x62, 0x6f, 0x61, 0x72, 0x64)
+		o = msgp.AppendString(o, z.Board)
+		// string "virtual"
+		o = append(o, 0xa7, 0x76, 0x69, 0x72, 0x74, 0x75, 0x61, 0x6c)
+		o = msgp.AppendBool(o, z.Virtual)
+		// string "chip"
+		o = append(o, 0xa4, 0x63, 0x68, 0x69, 0x70)
+		o = msgp.AppendString(o, z.Chip)
+		// string "chip_rev"
+		o = append(o, 0xa8, 0x63, 0x68, 0x69, 0x70, 0x5f, 0x72, 0x65, 0x76)
+		o = msgp.AppendUint16(o, z.ChipRevision)
+		// string "cores"
+		o = append(o, 0xa5, 0x63, 0x6f, 0x72, 0x65, 0x73)
+		o = msgp.AppendUint8(o, z.Cores)
+		// string "flash_size"
+		o = append(o, 0xaa, 0x66, 0x6c, 0x61, 0x73, 0x68, 0x5f, 0x73, 0x69, 0x7a, 0x65)
+		o = msgp.AppendUint32(o, z.FlashSize)
+		// string "psram_size"
+		o = append(o, 0xaa, 0x70, 0x73, 0x72, 0x61, 0x6d, 0x5f, 0x73, 0x69, 0x7a, 0x65)
+		o = msgp.AppendUint32(o, z.PSRAMSize)
+		// string "internal_total"
+		o = append(o, 0xae, 0x69, 0x6e, 0x74, 0x65, 0x72, 0x6e, 0x61, 0x6c, 0x5f, 0x74, 0x6f, 0x74, 0x61, 0x6c)
+		o = msgp.AppendUint32(o, z.InternalTotal)
+		// string "spiram_total"
+		o = append(o, 0xac, 0x73, 0x70, 0x69, 0x72, 0x61, 0x6d, 0x5f, 0x74, 0x6f, 0x74, 0x61, 0x6c)
+		o = msgp.AppendUint32(o, z.SPIRAMTotal)
+		// string "idf"
+		o = append(o, 0xa3, 0x69, 0x64, 0x66)
+		o = msgp.AppendString(o, z.IDFVersion)
+		// string "app"
+		o = append(o, 0xa3, 0x61, 0x70, 0x70)
+		o = msgp.AppendString(o, z.AppName)
+		// string "app_version"
+		o = append(o, 0xab, 0x61, 0x70, 0x70, 0x5f, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e)
+		o = msgp.AppendString(o, z.AppVersion)
+		// string "elf_sha256"
+		o = append(o, 0xaa, 0x65, 0x6c, 0x66, 0x5f, 0x73, 0x68, 0x61, 0x32, 0x35, 0x36)
+		o = msgp.AppendString(o, z.ELFSHA256)
+		// string "component"
+		o = append(o, 0xa9, 0x63, 0x6f, 0x6d, 0x70, 0x6f, 0x6e, 0x65, 0x6e, 0x74)
+		o = msgp.AppendString(o, z.Component)
+		// string "component_version"
+		o = append(o, 0xb1, 0x63, 0x6f, 0x6d, 0x70, 0x6f, 0x6e, 0x65, 0x6e, 0x74, 0x5f, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e)
+		o = msgp.AppendString(o, z.ComponentVersion)
+		// string "component_commit"
+		o = append(o, 0xb0, 0x63, 0x6f, 0x6d, 0x70, 0x6f, 0x6e, 0x65, 0x6e, 0x74, 0x5f, 0x63, 0x6f, 0x6d, 0x6d, 0x69, 0x74)
+		o = msgp.AppendString(o, z.ComponentCommit)
+		// string "behaviour"
+		o = append(o, 0xa9, 0x62, 0x65, 0x68, 0x61, 0x76, 0x69, 0x6f, 0x75, 0x72)
+		o = msgp.AppendString(o, z.Behaviour)
+		// string "variant"
+		o = append(o, 0xa7, 0x76, 0x61, 0x72, 0x69, 0x61, 0x6e, 0x74)
+		o = msgp.AppendString(o, z.Variant)
+		// string "options"
+		o = append(o, 0xa7, 0x6f, 0x70, 0x74, 0x69, 0x6f, 0x6e, 0x73)
+		o, err = z.Options.MarshalMsg(o)
+		if err != nil {
+			err = msgp.WrapError(err, "Options")
+			return
+		}
+		// string "sampler_stack"
+		o = append(o, 0xad, 0x73, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x72, 0x5f, 0x73, 0x74, 0x61, 0x63, 0x6b)
+		o = msgp.AppendUint32(o, z.SamplerStack)
+		// string "sampler_buffers"
+		o = append(o, 0xaf, 0x73, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x72, 0x5f, 0x62, 0x75, 0x66, 0x66, 0x65, 0x72, 0x73)
+		o = msgp.AppendUint32(o, z.SamplerBuffers)
+		// string "reset_reason"
+		o = append(o, 0xac, 0x72, 0x65, 0x73, 0x65, 0x74, 0x5f, 0x72, 0x65, 0x61, 0x73, 0x6f, 0x6e)
+		o = msgp.AppendUint8(o, z.ResetReason)
+		if (zb0001Mask & 0x800000) == 0 { // if not omitted
+			// string "emulator"
+			o = append(o, 0xa8, 0x65, 0x6d, 0x75, 0x6c, 0x61, 0x74, 0x6f, 0x72)
+			o = msgp.AppendString(o, z.Emulator)
+		}
+	}
 	return
 }
 
@@ -1248,6 +1300,12 @@ func (z *Hello) UnmarshalMsg(bts []byte) (o []byte, err error) {
 				err = msgp.WrapError(err, "ResetReason")
 				return
 			}
+		case "emulator":
+			z.Emulator, bts, err = msgp.ReadStringBytes(bts)
+			if err != nil {
+				err = msgp.WrapError(err, "Emulator")
+				return
+			}
 		default:
 			bts, err = msgp.Skip(bts)
 			if err != nil {
@@ -1262,7 +1320,7 @@ func (z *Hello) UnmarshalMsg(bts []byte) (o []byte, err error) {
 
 // Msgsize returns an upper bound estimate of the number of bytes occupied by the serialized message
 func (z *Hello) Msgsize() (s int) {
-	s = 3 + 9 + msgp.Uint16Size + 6 + msgp.StringPrefixSize + len(z.Board) + 8 + msgp.BoolSize + 5 + msgp.StringPrefixSize + len(z.Chip) + 9 + msgp.Uint16Size + 6 + msgp.Uint8Size + 11 + msgp.Uint32Size + 11 + msgp.Uint32Size + 15 + msgp.Uint32Size + 13 + msgp.Uint32Size + 4 + msgp.StringPrefixSize + len(z.IDFVersion) + 4 + msgp.StringPrefixSize + len(z.AppName) + 12 + msgp.StringPrefixSize + len(z.AppVersion) + 11 + msgp.StringPrefixSize + len(z.ELFSHA256) + 10 + msgp.StringPrefixSize + len(z.Component) + 18 + msgp.StringPrefixSize + len(z.ComponentVersion) + 17 + msgp.StringPrefixSize + len(z.ComponentCommit) + 10 + msgp.StringPrefixSize + len(z.Behaviour) + 8 + msgp.StringPrefixSize + len(z.Variant) + 8 + z.Options.Msgsize() + 14 + msgp.Uint32Size + 16 + msgp.Uint32Size + 13 + msgp.Uint8Size
+	s = 3 + 9 + msgp.Uint16Size + 6 + msgp.StringPrefixSize + len(z.Board) + 8 + msgp.BoolSize + 5 + msgp.StringPrefixSize + len(z.Chip) + 9 + msgp.Uint16Size + 6 + msgp.Uint8Size + 11 + msgp.Uint32Size + 11 + msgp.Uint32Size + 15 + msgp.Uint32Size + 13 + msgp.Uint32Size + 4 + msgp.StringPrefixSize + len(z.IDFVersion) + 4 + msgp.StringPrefixSize + len(z.AppName) + 12 + msgp.StringPrefixSize + len(z.AppVersion) + 11 + msgp.StringPrefixSize + len(z.ELFSHA256) + 10 + msgp.StringPrefixSize + len(z.Component) + 18 + msgp.StringPrefixSize + len(z.ComponentVersion) + 17 + msgp.StringPrefixSize + len(z.ComponentCommit) + 10 + msgp.StringPrefixSize + len(z.Behaviour) + 8 + msgp.StringPrefixSize + len(z.Variant) + 8 + z.Options.Msgsize() + 14 + msgp.Uint32Size + 16 + msgp.Uint32Size + 13 + msgp.Uint8Size + 9 + msgp.StringPrefixSize + len(z.Emulator)
 	return
 }
 

@@ -157,4 +157,8 @@ void wsb_hello_fill(wsb_hello_t *h)
     h->sampler_stack = CONFIG_WSBENCH_SAMPLER_STACK;
     h->sampler_buffers = (uint32_t)wsb_sampler_buffer_bytes();
     h->reset_reason = (uint8_t)esp_reset_reason();
+#if CONFIG_WSBENCH_NET_OPENETH
+    /* open_eth exists only in QEMU: the image is built for the emulator. */
+    h->emulator = wsb_cstr("qemu");
+#endif
 }

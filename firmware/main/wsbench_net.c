@@ -15,6 +15,9 @@
 #include "sdkconfig.h"
 #include "wsbench_app.h"
 
+/* QEMU images bring the network up over open_eth instead (wsbench_net_eth.c). */
+#if !CONFIG_WSBENCH_NET_OPENETH
+
 static const char *TAG = "wsb_net";
 
 #define NET_UP_BIT BIT0
@@ -99,3 +102,5 @@ bool wsb_net_wait_up(uint32_t timeout_ms)
 {
     return (xEventGroupWaitBits(s_net, NET_UP_BIT, pdFALSE, pdTRUE, pdMS_TO_TICKS(timeout_ms)) & NET_UP_BIT) != 0;
 }
+
+#endif /* !CONFIG_WSBENCH_NET_OPENETH */

@@ -206,7 +206,8 @@ void wsb_encode_options(wsb_buf_t *b, const wsb_options_t *m)
 
 void wsb_encode_hello(wsb_buf_t *b, const wsb_hello_t *m)
 {
-    wsb_put_map_header(b, 23);
+    /* "emulator" is written only when set, as Go's omitempty does. */
+    wsb_put_map_header(b, m->emulator.len > 0 ? 24 : 23);
     key(b, "protocol");
     wsb_put_uint(b, m->protocol);
     key(b, "board");
@@ -253,6 +254,10 @@ void wsb_encode_hello(wsb_buf_t *b, const wsb_hello_t *m)
     wsb_put_uint(b, m->sampler_buffers);
     key(b, "reset_reason");
     wsb_put_uint(b, m->reset_reason);
+    if (m->emulator.len > 0) {
+        key(b, "emulator");
+        wsb_put_str(b, m->emulator);
+    }
 }
 
 void wsb_encode_run_params(wsb_buf_t *b, const wsb_run_params_t *m)

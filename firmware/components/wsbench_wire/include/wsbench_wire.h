@@ -137,6 +137,7 @@ typedef struct {
     uint32_t sampler_stack;
     uint32_t sampler_buffers;
     uint8_t reset_reason;
+    wsb_str_t emulator; /* "qemu" in Espressif's QEMU; empty (not sent) on a chip */
 } wsb_hello_t;
 
 typedef struct {

@@ -1,0 +1,263 @@
+package matrix
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/wsbench/wsbench/collector"
+	"github.com/wsbench/wsbench/idf"
+	"github.com/wsbench/wsbench/qemu"
+	"github.com/wsbench/wsbench/rundir"
+	"github.com/wsbench/wsbench/wire"
+)
+
+// A qemu board is the real firmware in Espressif's QEMU: every variant is
+// built as for a chip plus the QEMU layer (idf.QEMUDefaults), merged into a
+// full flash image, and every cell boots a fresh QEMU on a copy of it, so a
+// cell starts from a power-on as on a virtual board. The console is a Unix
+// socket the collector reads; QEMU starts the guest when the capture
+// connects, so the capture holds the boot from its first byte.
+
+// qemuPSRAMSizes are the PSRAM sizes a qemu board may give, per chip.
+var qemuPSRAMSizes = map[string][]string{
+	"esp32s3": {"2MB", "4MB", "8MB", "16MB", "32MB"},
+	"esp32":   {"2MB", "4MB"},
+}
+
+// checkQEMUBoard applies a qemu board's defaults and checks it. It returns
+// the problem and the key it is about, or "".
+func checkQEMUBoard(b *Board) (msg, key string) {
+	sizes, ok := qemuPSRAMSizes[b.QEMU]
+	if !ok {
+		return fmt.Sprintf("board %q: qemu %q: want esp32s3 or esp32 (Espressif's QEMU machines)", b.Name, b.QEMU), "qemu"
+	}
+	switch b.Target {
+	case "":
+		b.Target = b.QEMU
+	case b.QEMU:
+	default:
+		return fmt.Sprintf("board %q: target %q differs from qemu %q (leave target out)", b.Name, b.Target, b.QEMU), "target"
+	}
+	if b.PSRAM == "" {
+		b.PSRAM = map[string]string{"esp32s3": "8MB", "esp32": "4MB"}[b.QEMU]
+	}
+	b.PSRAM = strings.ToUpper(strings.ReplaceAll(b.PSRAM, " ", ""))
+	if !slices.Contains(sizes, b.PSRAM) {
+		return fmt.Sprintf("board %q: psram %q: want one of %s for %s (the firmware needs PSRAM)", b.Name, b.PSRAM, strings.Join(sizes, ", "), b.QEMU), "psram"
+	}
+	if b.Flash != nil && !*b.Flash {
+		return fmt.Sprintf("board %q: flash: false does not apply to qemu boards (each cell boots the image built for its variant)", b.Name), "flash"
+	}
+	return "", ""
+}
+
+// psramBytes parses a checked psram size ("8MB").
+func psramBytes(s string) int64 {
+	n, _ := strconv.Atoi(strings.TrimSuffix(s, "MB"))
+	return int64(n) << 20
+}
+
+// HasQEMU reports whether any board of f runs in QEMU.
+func (f *File) HasQEMU() bool {
+	for _, b := range f.Boards {
+		if b.QEMU != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckQEMU finds QEMU for every qemu board of f, so that a run without it
+// fails at once, before any build, with the install hint.
+func CheckQEMU(f *File) error {
+	for _, b := range f.Boards {
+		if b.QEMU == "" {
+			continue
+		}
+		if _, err := qemu.Find(b.QEMU); err != nil {
+			return fmt.Errorf("board %s (qemu: %s): %w", b.Name, b.QEMU, err)
+		}
+	}
+	return nil
+}
+
+// QEMUPeerHost is where firmware in QEMU dials the peer: the host's loopback
+// as QEMU's user networking shows it. The peer's certificate must name it
+// (peer.Config.ExtraSANs).
+const QEMUPeerHost = qemu.GatewayIP
+
+// guestURL rewrites a peer URL on the host's loopback to the address the
+// guest dials. URLs that name another host are left alone (the guest reaches
+// other hosts through QEMU's NAT as they are).
+func guestURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	ip := net.ParseIP(u.Hostname())
+	if u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return raw
+	}
+	if p := u.Port(); p != "" {
+		u.Host = net.JoinHostPort(QEMUPeerHost, p)
+	} else {
+		u.Host = QEMUPeerHost
+	}
+	return u.String()
+}
+
+// qemuImages builds each (target, variant, behaviour) image once per run,
+// shared by every qemu device: slots of a board (count > 1) must not build
+// in the same directory at once.
+type qemuImages struct {
+	mu      sync.Mutex
+	entries map[string]*qemuImage
+}
+
+type qemuImage struct {
+	mu   sync.Mutex
+	path string // flash image, "" until built
+}
+
+func (q *qemuImages) entry(key string) *qemuImage {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.entries == nil {
+		q.entries = map[string]*qemuImage{}
+	}
+	e := q.entries[key]
+	if e == nil {
+		e = &qemuImage{}
+		q.entries[key] = e
+	}
+	return e
+}
+
+// image returns the flash image of the cell's variant, building it first
+// when this run has not. A failed build is tried again by the next cell.
+func (q *qemuImages) image(ctx context.Context, b Board, hw HardwareOptions, trust Trust, c rundir.Cell) (string, error) {
+	e := q.entry(b.QEMU + "/" + c.Variant + "/" + c.Behaviour)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.path != "" {
+		return e.path, nil
+	}
+	art, err := idf.Build(ctx, idf.BuildOptions{Tool: hw.Tool, Project: hw.Project, Target: b.QEMU,
+		Variant: c.Variant, ComponentPath: hw.ComponentPath, Behaviour: c.Behaviour, PeerCA: trust.CAFile, QEMU: true})
+	if err != nil {
+		return "", fmt.Errorf("build variant %s for QEMU: %w", c.Variant, err)
+	}
+	if hw.SizeDir != "" && art.SizeJSON != "" {
+		// Named qemu-<chip>: the image differs from the chip's (open_eth, no
+		// Wi-Fi, software AES/SHA), and the report says so.
+		if err := storeSize(hw.SizeDir, art.SizeJSON, "qemu-"+b.QEMU, c.Variant, c.Behaviour); err != nil {
+			return "", err
+		}
+	}
+	img, err := idf.MergeFlash(art.BuildDir)
+	if err != nil {
+		return "", fmt.Errorf("variant %s: %w", c.Variant, err)
+	}
+	e.path = img
+	return img, nil
+}
+
+// storeSize copies a build's size report into the run's firmware directory.
+func storeSize(dir, sizeJSON, target, variant, behaviour string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("store size report: %w", err)
+	}
+	b, err := os.ReadFile(sizeJSON)
+	if err != nil {
+		return fmt.Errorf("store size report: %w", err)
+	}
+	return rundir.WriteFile(filepath.Join(dir, rundir.SizeFile(target, variant, behaviour)), b, 0o644)
+}
+
+// qemuDevice is one emulated board: a QEMU per cell.
+type qemuDevice struct {
+	name   string
+	board  Board
+	hw     HardwareOptions
+	trust  Trust
+	bin    string
+	images *qemuImages
+
+	tmp  string // this cell's flash copy and console socket
+	inst *qemu.Instance
+}
+
+func newQEMUDevice(name string, b Board, hw HardwareOptions, trust Trust, images *qemuImages) (*qemuDevice, error) {
+	bin, err := qemu.Find(b.QEMU)
+	if err != nil {
+		return nil, err
+	}
+	return &qemuDevice{name: name, board: b, hw: hw, trust: trust, bin: bin, images: images}, nil
+}
+
+func (d *qemuDevice) Name() string { return d.name }
+
+// PeerURLs implements PeerRewriter: the guest dials the host as 10.0.2.2.
+func (d *qemuDevice) PeerURLs(p PeerURLs) PeerURLs {
+	return PeerURLs{WSURL: guestURL(p.WSURL), HTTPSURL: guestURL(p.HTTPSURL)}
+}
+
+func (d *qemuDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, error) {
+	img, err := d.images.image(ctx, d.board, d.hw, d.trust, c)
+	if err != nil {
+		return nil, err
+	}
+	// A short directory: a Unix socket path has room for about 100 bytes.
+	d.tmp, err = os.MkdirTemp("", "wsbench-qemu-")
+	if err != nil {
+		return nil, fmt.Errorf("qemu: %w", err)
+	}
+	flash := filepath.Join(d.tmp, "flash.bin")
+	if err := copyFile(img, flash); err != nil {
+		d.cleanup()
+		return nil, fmt.Errorf("qemu: copy flash image: %w", err)
+	}
+	cfg := qemu.Config{Binary: d.bin, Target: d.board.QEMU, PSRAM: psramBytes(d.board.PSRAM), Flash: flash,
+		Socket: filepath.Join(d.tmp, "console.sock"), Network: true}
+	d.inst, err = qemu.Start(ctx, cfg)
+	if err != nil {
+		d.cleanup()
+		return nil, err
+	}
+	return Opener(collector.SocketOpener(cfg.Port())), nil
+}
+
+// Boot does nothing: QEMU started the guest when the capture connected.
+func (d *qemuDevice) Boot(context.Context, func(wire.Command) error) error {
+	select {
+	case <-d.inst.Exited():
+		return fmt.Errorf("qemu exited: %s", strings.TrimSpace(d.inst.Output()))
+	default:
+		return nil
+	}
+}
+
+func (d *qemuDevice) Release() error {
+	var err error
+	if d.inst != nil {
+		err = d.inst.Stop()
+		d.inst = nil
+	}
+	d.cleanup()
+	return err
+}
+
+func (d *qemuDevice) cleanup() {
+	if d.tmp != "" {
+		_ = os.RemoveAll(d.tmp)
+		d.tmp = ""
+	}
+}
