@@ -2,6 +2,7 @@ package matrix
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/wsbench/wsbench/collector"
 	"github.com/wsbench/wsbench/idf"
@@ -232,7 +235,29 @@ func (d *qemuDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, error)
 		d.cleanup()
 		return nil, err
 	}
-	return Opener(collector.SocketOpener(cfg.Port())), nil
+	return d.opener(collector.SocketOpener(cfg.Port()), d.inst), nil
+}
+
+// opener retries a refused connection for a while: QEMU's socket file
+// appears when it binds, a moment before it listens. Probing it instead
+// would be QEMU's first connection and start the guest unseen.
+func (d *qemuDevice) opener(open collector.Opener, inst *qemu.Instance) Opener {
+	return func(ctx context.Context) (Port, error) {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			p, err := open(ctx)
+			if err == nil || !errors.Is(err, syscall.ECONNREFUSED) || time.Now().After(deadline) {
+				return p, err
+			}
+			select {
+			case <-ctx.Done():
+				return nil, err
+			case <-inst.Exited():
+				return nil, fmt.Errorf("%w; qemu exited: %s", err, strings.TrimSpace(inst.Output()))
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
 }
 
 // Boot does nothing: QEMU started the guest when the capture connected.

@@ -62,10 +62,10 @@ func Find(target string) (string, error) {
 		}
 		return p, nil
 	}
-	var looked []string
+	looked := []string{"$" + EnvBinary + " is unset"}
 	if dir := idfToolsDir(); dir != "" {
 		pattern := filepath.Join(dir, "tools", pkg, "*", "qemu", "bin", prog)
-		looked = append(looked, pattern)
+		looked = append(looked, "nothing matches "+pattern)
 		if m, _ := filepath.Glob(pattern); len(m) > 0 {
 			// Version directories (esp_develop_9.2.2_20250817, ...) sort by date
 			// within a line; the last is the newest install.
@@ -76,9 +76,9 @@ func Find(target string) (string, error) {
 	if p, err := exec.LookPath(prog); err == nil {
 		return p, nil
 	}
-	looked = append(looked, "PATH")
-	return "", fmt.Errorf("%w: %s for %s is not in $%s (unset), %s.\nTo run qemu boards, %s",
-		ErrNotFound, prog, target, EnvBinary, strings.Join(looked, ", nor "), InstallHint)
+	looked = append(looked, "none on PATH")
+	return "", fmt.Errorf("%w: no %s for %s (%s).\nTo run qemu boards, %s",
+		ErrNotFound, prog, target, strings.Join(looked, "; "), InstallHint)
 }
 
 // idfToolsDir is ESP-IDF's tools directory: $IDF_TOOLS_PATH or ~/.espressif.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -47,6 +48,14 @@ type Config struct {
 	RootCAs            *x509.CertPool
 	CAFile             string
 	InsecureSkipVerify bool
+	// Dial, when set, opens the sessions' TCP connections; nil dials
+	// directly. A stand-in for another kind of board routes with it (QEMU's
+	// user networking: the guest's 10.0.2.2 is the host's loopback). TLS
+	// still verifies the name in the URL.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// EditHello, when set, edits every Hello before it is sent: a stand-in
+	// for another kind of board reports itself as that board.
+	EditHello func(*wire.Hello)
 }
 
 // Board is a virtual board. A Board serves one stream at a time.
@@ -313,7 +322,7 @@ func (m *machine) hello() *wire.Hello {
 	if m.b.prof.PSRAMSize > 0 && o.SPIRAMUse != heap.SPIRAMUseNone {
 		psram = m.b.prof.PSRAMSize
 	}
-	return &wire.Hello{
+	h := &wire.Hello{
 		Protocol: wire.ProtocolVersion, Board: m.b.prof.Name, Virtual: true, Chip: m.b.prof.Chip,
 		ChipRevision: m.b.prof.ChipRev, Cores: m.b.prof.Cores, FlashSize: m.b.prof.FlashSize, PSRAMSize: psram,
 		InternalTotal: m.heaps.TotalSize(heap.CapInternal), SPIRAMTotal: m.heaps.TotalSize(heap.CapSPIRAM),
@@ -322,6 +331,10 @@ func (m *machine) hello() *wire.Hello {
 		Variant: m.b.cfg.Variant, Options: o, SamplerStack: samplerStack, SamplerBuffers: samplerBuffers,
 		ResetReason: m.reason,
 	}
+	if m.b.cfg.EditHello != nil {
+		m.b.cfg.EditHello(h)
+	}
+	return h
 }
 
 const idfVersion = "v5.3.1"

@@ -508,7 +508,7 @@ func (m *machine) dial(ctx context.Context, s *session) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, networkTimeout)
 	defer cancel()
 	if s.ws {
-		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tc, DisableCompression: true}}
+		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tc, DisableCompression: true, DialContext: m.b.cfg.Dial}}
 		c, resp, err := websocket.Dial(ctx, s.url, &websocket.DialOptions{HTTPClient: hc})
 		if resp != nil && resp.Body != nil {
 			_ = resp.Body.Close()
@@ -545,12 +545,25 @@ func (m *machine) dial(ctx context.Context, s *session) (time.Duration, error) {
 	if h, _, err := net.SplitHostPort(addr); err == nil && tc.ServerName == "" {
 		tc.ServerName = h
 	}
-	d := &tls.Dialer{Config: tc}
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return time.Since(start), &connectError{classify(err), err}
+	var tconn *tls.Conn
+	if dial := m.b.cfg.Dial; dial != nil {
+		raw, err := dial(ctx, "tcp", addr)
+		if err != nil {
+			return time.Since(start), &connectError{classify(err), err}
+		}
+		tconn = tls.Client(raw, tc)
+		if err := tconn.HandshakeContext(ctx); err != nil {
+			_ = raw.Close()
+			return time.Since(start), &connectError{classify(err), err}
+		}
+	} else {
+		d := &tls.Dialer{Config: tc}
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return time.Since(start), &connectError{classify(err), err}
+		}
+		tconn = conn.(*tls.Conn)
 	}
-	tconn := conn.(*tls.Conn)
 	if err := httpGet(ctx, tconn, host, path); err != nil {
 		_ = tconn.Close()
 		return time.Since(start), &connectError{classify(err), err}

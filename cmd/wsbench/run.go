@@ -79,6 +79,11 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 			if err := overrideComponent(f, behaviour, branch); err != nil {
 				return err
 			}
+			// Before any directory, peer or build: a missing QEMU is an
+			// install hint now, not a failed cell later.
+			if err := matrix.CheckQEMU(f); err != nil {
+				return err
+			}
 			var shardIdx [2]int
 			if shard != "" {
 				i, n, err := matrix.ParseShard(shard)
@@ -158,6 +163,10 @@ results/<run-id>/cells/. A run stopped with Ctrl-C can be continued with
 				}
 				if f.Peer.CertDir != "" {
 					pc.CertDir = f.Peer.CertDir
+				}
+				if f.HasQEMU() {
+					// Firmware in QEMU dials the host's loopback as 10.0.2.2.
+					pc.ExtraSANs = append(pc.ExtraSANs, matrix.QEMUPeerHost)
 				}
 				peerSrv, err = peer.Start(ctx, pc)
 				if err != nil {

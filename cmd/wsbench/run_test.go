@@ -93,3 +93,29 @@ func TestDecodeRebuildRestoresRecords(t *testing.T) {
 		t.Fatalf("the damaged file was not kept: %v", kept)
 	}
 }
+
+// Without QEMU, `wsbench run examples/qemu.yaml` fails at once with
+// ESP-IDF's install commands, before it creates a run directory, starts a
+// peer or builds anything.
+func TestRunQEMUMatrixWithoutQEMUFailsAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("WSBENCH_QEMU", "")
+	t.Setenv("IDF_TOOLS_PATH", t.TempDir())
+	t.Setenv("PATH", t.TempDir()) // no qemu-system-xtensa, and no idf.py either
+	results := filepath.Join(dir, "results")
+	out, err := wsbench("run", "../../examples/qemu.yaml", "--results", results, "--plain")
+	if err == nil {
+		t.Fatalf("run without QEMU succeeded:\n%s", out)
+	}
+	for _, want := range []string{"qemu-system-xtensa", "python $IDF_PATH/tools/idf_tools.py install qemu-xtensa qemu-riscv32", ". $IDF_PATH/export.sh"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(out, "peer:") || strings.Contains(err.Error(), "idf.py") {
+		t.Errorf("the run went further than the QEMU check:\n%s\n%v", out, err)
+	}
+	if _, err := os.Stat(results); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("results directory created: %v", err)
+	}
+}

@@ -1,0 +1,275 @@
+package matrix
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wsbench/wsbench/internal/qemutest"
+	"github.com/wsbench/wsbench/peer"
+	"github.com/wsbench/wsbench/qemu"
+	"github.com/wsbench/wsbench/rundir"
+)
+
+// TestMain lets the test binary stand in for qemu-system-xtensa (qemutest).
+func TestMain(m *testing.M) {
+	qemutest.Run()
+	os.Exit(m.Run())
+}
+
+// fakeIDFPyQEMU stands in for idf.py: it logs its arguments and writes what a
+// build leaves behind, with an "app" made of the build's sdkconfig layers (in
+// order) and the peer CA it embeds, which the QEMU stand-in boots.
+const fakeIDFPyQEMU = `#!/bin/sh
+echo "$*" >> "$FAKE_IDF_LOG"
+project=; builddir=; sdkconfig=; outfile=; target=; actions=; layers=; ca=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -C) shift; project="$1" ;;
+    -B) shift; builddir="$1" ;;
+    -D) shift; case "$1" in
+          SDKCONFIG=*) sdkconfig="${1#SDKCONFIG=}" ;;
+          SDKCONFIG_DEFAULTS=*) layers="${1#SDKCONFIG_DEFAULTS=}" ;;
+          WSBENCH_PEER_CA=*) ca="${1#WSBENCH_PEER_CA=}" ;;
+        esac ;;
+    -p|-b|--format) shift ;;
+    --output-file) shift; outfile="$1" ;;
+    set-target) shift; target="$1"; actions="$actions set-target" ;;
+    *) actions="$actions $1" ;;
+  esac
+  shift
+done
+for a in $actions; do
+  case "$a" in
+    set-target) mkdir -p "$builddir"; printf 'CONFIG_IDF_TARGET="%s"\n' "$target" > "$sdkconfig" ;;
+    build)
+      mkdir -p "$builddir/bootloader" "$builddir/partition_table"
+      printf 'BOOTLOADER' > "$builddir/bootloader/bootloader.bin"
+      printf 'PARTITIONS' > "$builddir/partition_table/partition-table.bin"
+      : > "$builddir/wsbench_fw.bin"
+      old_ifs=$IFS; IFS=';'
+      for l in $layers; do
+        case "$l" in /*) cat "$l" ;; *) cat "$project/$l" ;; esac >> "$builddir/wsbench_fw.bin"
+      done
+      IFS=$old_ifs
+      echo "WSBENCH_PEER_CA=$ca" >> "$builddir/wsbench_fw.bin"
+      cat > "$builddir/flasher_args.json" <<JSON
+{"flash_settings": {"flash_mode": "dio", "flash_size": "8MB", "flash_freq": "80m"},
+ "flash_files": {"0x0": "bootloader/bootloader.bin", "0x8000": "partition_table/partition-table.bin", "0x10000": "wsbench_fw.bin"}}
+JSON
+      ;;
+    size) echo '{"version": "1.0", "layout": [{"name": "DIRAM", "total": 341760, "used": 90112, "free": 251648, "parts": {}}]}' > "$outfile" ;;
+  esac
+done
+`
+
+// qemuProject copies the firmware's real sdkconfig layers (base, targets,
+// QEMU, variants) into a project the fake idf.py builds, so the stand-in
+// boots what those files say.
+func qemuProject(t *testing.T) string {
+	t.Helper()
+	proj := filepath.Join(t.TempDir(), "firmware")
+	files, err := filepath.Glob("../firmware/sdkconfig.defaults*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, _ := filepath.Glob("../firmware/variants/*.defaults")
+	files = append(append(files, vs...), "../firmware/CMakeLists.txt")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(proj, strings.TrimPrefix(f, "../firmware/"))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return proj
+}
+
+func installFakeIDF(t *testing.T) string {
+	t.Helper()
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "idf.py"), []byte(fakeIDFPyQEMU), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(bin, "calls.log")
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("FAKE_IDF_LOG", log)
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	return log
+}
+
+const qemuMatrix = `
+seed: 3
+boards:
+  - name: emu
+    qemu: esp32s3
+    psram: 8MB
+    count: 2
+variants:
+  - name: int
+  - name: stack-ext
+    stack_in_ext_ram: true
+scenarios:
+  - scenario: sweep
+    n: [0, 1, 2]
+    baseline: 500ms
+    window: 1s
+repetitions: 1
+`
+
+// startGuestPeer starts a peer on loopback whose certificate names extraSANs.
+func startGuestPeer(t *testing.T, extraSANs ...string) (Trust, PeerURLs) {
+	t.Helper()
+	srv, err := peer.Start(context.Background(), peer.Config{Host: "127.0.0.1", CertDir: t.TempDir(), ExtraSANs: extraSANs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return Trust{Pool: srv.CAPool(), CAFile: srv.CAFile()}, PeerURLs{WSURL: srv.WSURL(), HTTPSURL: srv.HTTPSURL()}
+}
+
+func runQEMU(t *testing.T, yaml string, trust Trust, urls PeerURLs) (*Result, string) {
+	t.Helper()
+	f, err := Parse("qemu.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckQEMU(f); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	res, err := Run(context.Background(), f, Options{RunDir: dir, Peer: urls, StartCapture: CollectorCapture,
+		Manifest:  rundir.Manifest{RunID: "qemu"},
+		NewDevice: Devices(trust, HardwareOptions{Project: qemuProject(t), SizeDir: filepath.Join(dir, rundir.FirmwareDir)})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, dir
+}
+
+// The qemu path end to end with the stand-in: each variant is built once
+// with the QEMU layer, merged into an 8 MB image, and every cell boots a
+// QEMU of its own (two in parallel) whose console the collector captures;
+// the firmware dials the peer as 10.0.2.2, and its Hello says emulator qemu.
+func TestQEMUBoardRunsCellsThroughTheQEMUPath(t *testing.T) {
+	idfLog := installFakeIDF(t)
+	starts := qemutest.Install(t)
+	trust, urls := startGuestPeer(t, qemu.GatewayIP)
+	res, dir := runQEMU(t, qemuMatrix, trust, urls)
+	if c := res.Counts(); c[rundir.StatusOK] != 6 {
+		for _, c := range res.Cells {
+			t.Logf("%s: %s %s", c.ID, c.Status, c.Reason)
+		}
+		t.Fatalf("cells: %v, want 6 ok", c)
+	}
+	for _, c := range res.Cells {
+		if !c.HelloMatch {
+			t.Errorf("cell %s: Hello did not match", c.ID)
+		}
+		u, err := url.Parse(c.Params.WSURL)
+		if err != nil || u.Hostname() != qemu.GatewayIP {
+			t.Errorf("cell %s dials %s, want the host as QEMU's guest sees it (%s)", c.ID, c.Params.WSURL, qemu.GatewayIP)
+		}
+		// The capture holds the emulated board's Hello.
+		raw, err := os.ReadFile(filepath.Join(rundir.CellDir(dir, c.ID), "raw.bin"))
+		if err != nil || !strings.Contains(string(raw), "emulator") {
+			t.Errorf("cell %s: raw capture has no Hello naming the emulator (%v)", c.ID, err)
+		}
+	}
+
+	// One build per variant, each with the QEMU layer after the variant's,
+	// in build/qemu/, although two QEMUs ran the cells.
+	b, err := os.ReadFile(idfLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var builds []string
+	for _, call := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if strings.HasSuffix(call, " build") {
+			builds = append(builds, call)
+			if !strings.Contains(call, "variants/") || !strings.Contains(call, ".defaults;sdkconfig.defaults.qemu") {
+				t.Errorf("build without the QEMU layer after the variant's: %s", call)
+			}
+			if !strings.Contains(call, string(filepath.Separator)+filepath.Join("build", "qemu", "esp32s3")+string(filepath.Separator)) {
+				t.Errorf("QEMU image built outside build/qemu/: %s", call)
+			}
+		}
+	}
+	if len(builds) != 2 {
+		t.Fatalf("%d builds for 2 variants, want 2:\n%s", len(builds), b)
+	}
+
+	// One QEMU per cell, with the machine, PSRAM, network and console asked for.
+	runs := qemutest.Starts(t, starts)
+	if len(runs) != 6 {
+		t.Fatalf("%d QEMU starts for 6 cells, want 6", len(runs))
+	}
+	for _, args := range runs {
+		line := strings.Join(args, " ")
+		for _, want := range []string{"-M esp32s3", "-m 8M", "-nic user,model=open_eth", ",if=mtd,format=raw"} {
+			if !strings.Contains(line, want) {
+				t.Errorf("QEMU started without %q: %s", want, line)
+			}
+		}
+		if !slices.ContainsFunc(args, func(a string) bool {
+			return strings.HasPrefix(a, "unix:") && strings.HasSuffix(a, ",server=on,wait=on")
+		}) {
+			t.Errorf("QEMU console is not a waiting Unix socket: %s", line)
+		}
+	}
+	// The static size report is kept under a name that says QEMU.
+	if _, err := os.Stat(filepath.Join(dir, rundir.FirmwareDir, rundir.SizeFile("qemu-esp32s3", "int", "fallback"))); err != nil {
+		t.Errorf("size report of the QEMU image: %v", err)
+	}
+}
+
+// A peer whose certificate does not name 10.0.2.2 fails every session in
+// the guest, and the cell says the peer is not reachable; a missing QEMU is
+// an error before anything is built.
+func TestQEMUBoardFailures(t *testing.T) {
+	t.Run("certificate without the gateway address", func(t *testing.T) {
+		installFakeIDF(t)
+		qemutest.Install(t)
+		trust, urls := startGuestPeer(t) // loopback only
+		one := strings.Replace(strings.Replace(qemuMatrix, "n: [0, 1, 2]", "n: [1]", 1), "    count: 2\n", "", 1)
+		res, _ := runQEMU(t, one, trust, urls)
+		for _, c := range res.Cells {
+			if c.Status != rundir.StatusFailed || !strings.Contains(c.Reason, "no TLS session connected") {
+				t.Errorf("cell %s: %s %q; want failed, no TLS session", c.ID, c.Status, c.Reason)
+			}
+		}
+	})
+	t.Run("no QEMU", func(t *testing.T) {
+		t.Setenv("WSBENCH_QEMU", "")
+		t.Setenv("IDF_TOOLS_PATH", t.TempDir())
+		t.Setenv("PATH", t.TempDir())
+		f, err := Parse("qemu.yaml", []byte(qemuMatrix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = CheckQEMU(f)
+		if !errors.Is(err, qemu.ErrNotFound) {
+			t.Fatalf("CheckQEMU without QEMU: %v, want ErrNotFound", err)
+		}
+		for _, want := range []string{"board emu", "idf_tools.py install qemu-xtensa qemu-riscv32", "export.sh", "WSBENCH_QEMU"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error does not say %q:\n%v", want, err)
+			}
+		}
+		if _, err := Devices(Trust{}, HardwareOptions{})(f.Boards[0], 0); !errors.Is(err, qemu.ErrNotFound) {
+			t.Errorf("a qemu device without QEMU: %v, want ErrNotFound", err)
+		}
+	})
+}
