@@ -61,19 +61,33 @@ func benchName(kind string, k Key, withN bool) string {
 	return b.String()
 }
 
+// commentSafe makes s one comment line: control characters become spaces.
+func commentSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
 // WriteBenchfmt writes s in the Go benchmark format (golang.org/x/perf
 // benchfmt) so benchstat can read it: one result line per cell, e.g.
 //
-//	BenchmarkSweep/board=esp32s3-n8r8/variant=stack-ext/n=4 1 123456 internal-free-B 4096 ws-stack-hwm-B ...
+//	BenchmarkSweep/board=esp32s3-n8r8/variant=stack-ext/n=4 1 123456 internal-free-B 4096 ws-stack-hwm-B ... 0 failed-cells
 //
-// and one per variant's fit across N (BenchmarkCost/...). Repetitions of a
-// cell are repeated lines, which benchstat summarizes; neither the run nor
-// the branch nor the behaviour appears, so `benchstat base.txt pr.txt`
-// lines up two branches. Failed cells are left out, as compare leaves out
-// their figures: a cell that never got going allocated nothing and would
-// read as an improvement.
+// Repetitions of a cell are repeated lines, which benchstat summarizes;
+// neither the run nor the branch nor the behaviour appears, so `benchstat
+// base.txt pr.txt` lines up two branches.
+//
+// A failed cell is a line with "1 failed-cells" and no figures (a cell
+// that never got going allocated nothing and would read as an
+// improvement), so benchstat shows a failed-cells table going from 0 to 1;
+// a comment line above the results gives its reason. The fits across N
+// (per-session cost) are left out: one value per variant has no interval,
+// and benchstat would print it as "± ∞"; they are in summary.json and
+// compare.
 func WriteBenchfmt(w io.Writer, s *Summary) error {
-	bw := benchfmt.NewWriter(w)
 	cells := append([]CellResult(nil), s.Cells...)
 	sort.SliceStable(cells, func(i, j int) bool {
 		if cells[i].Key != cells[j].Key {
@@ -81,6 +95,32 @@ func WriteBenchfmt(w io.Writer, s *Summary) error {
 		}
 		return cells[i].Rep < cells[j].Rep
 	})
+	var head strings.Builder
+	fmt.Fprintf(&head, "# wsbench export of run %s: one result line per cell; a failed cell has 1 failed-cells and no figures.\n", commentSafe(orDash(s.RunID)))
+	head.WriteString("# Fits across N (per-session cost) are in summary.json and wsbench compare, not here: one value per variant has no interval.\n")
+	reps := map[Key]int{}
+	fewest := 0
+	for _, c := range cells {
+		reps[c.Key]++
+	}
+	for _, n := range reps {
+		if fewest == 0 || n < fewest {
+			fewest = n
+		}
+	}
+	if fewest > 0 && fewest < 6 {
+		fmt.Fprintf(&head, "# Some cells have only %d repetitions: benchstat needs 6 for a 95%% interval and prints \"± ∞\" below that.\n", fewest)
+	}
+	for _, c := range cells {
+		if c.Status == "failed" {
+			fmt.Fprintf(&head, "# FAILED %s: %s\n", commentSafe(c.ID), commentSafe(c.Reason))
+		}
+	}
+	head.WriteString("\n")
+	if _, err := io.WriteString(w, head.String()); err != nil {
+		return fmt.Errorf("benchfmt: %w", err)
+	}
+	bw := benchfmt.NewWriter(w)
 	// File configuration lines ("key: value") precede the results they
 	// apply to. Run id and branch are left out: benchstat splits tables by
 	// configuration, and two runs of two branches must line up.
@@ -92,34 +132,20 @@ func WriteBenchfmt(w io.Writer, s *Summary) error {
 		add("idf", idf)
 	}
 	for _, c := range cells {
-		if c.Status == "failed" {
-			continue
-		}
 		r := &benchfmt.Result{Iters: 1, Name: benchfmt.Name(benchName(c.Key.Scenario, c.Key, true))}
 		cfg(r, c.Chip, c.IDFVersion)
-		for _, u := range benchUnits {
-			if m, ok := c.Metric(u.metric); ok {
-				r.Values = append(r.Values, benchfmt.Value{Value: m.Value, Unit: u.unit})
+		if c.Status == "failed" {
+			r.Values = append(r.Values, benchfmt.Value{Value: 1, Unit: "failed-cells"})
+		} else {
+			for _, u := range benchUnits {
+				if m, ok := c.Metric(u.metric); ok {
+					r.Values = append(r.Values, benchfmt.Value{Value: m.Value, Unit: u.unit})
+				}
 			}
-		}
-		if len(r.Values) == 0 {
-			continue
-		}
-		if err := bw.Write(r); err != nil {
-			return fmt.Errorf("benchfmt: %w", err)
-		}
-	}
-	for _, cr := range s.Costs {
-		k := Key{Board: cr.Variant.Board, Variant: cr.Variant.Variant, Behaviour: cr.Variant.Behaviour}
-		r := &benchfmt.Result{Iters: 1, Name: benchfmt.Name(benchName("cost", k, false))}
-		cfg(r, "", "")
-		for _, u := range []struct{ metric, unit string }{{MetricPerSessionCost, "per-session-internal-B"}, {MetricFixedCost, "fixed-internal-B"}, {MetricPerSessionPSRAM, "per-session-psram-B"}} {
-			if m, ok := cr.Metric(u.metric); ok {
-				r.Values = append(r.Values, benchfmt.Value{Value: m.Value, Unit: u.unit})
+			if len(r.Values) == 0 {
+				continue
 			}
-		}
-		if len(r.Values) == 0 {
-			continue
+			r.Values = append(r.Values, benchfmt.Value{Value: 0, Unit: "failed-cells"})
 		}
 		if err := bw.Write(r); err != nil {
 			return fmt.Errorf("benchfmt: %w", err)

@@ -124,6 +124,10 @@ func TestReportCompareExport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The only format is the default.
+		if plain, err := execute(t, "export", pr); err != nil || plain != out {
+			t.Errorf("export without --benchfmt: err %v, same output %v", err, plain == out)
+		}
 		rd := benchfmt.NewReader(strings.NewReader(out), "pr.txt")
 		n := 0
 		for rd.Scan() {

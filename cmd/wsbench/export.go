@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"os"
 
@@ -15,21 +14,25 @@ func newExportCmd() *cobra.Command {
 	var benchfmt bool
 	var out string
 	cmd := &cobra.Command{
-		Use:   "export --benchfmt RUN",
+		Use:   "export [--benchfmt] RUN",
 		Short: "Write a run's figures in Go benchmark format for benchstat",
 		Long: `Analyse the run directory RUN (or read a summary.json) and write its
 figures in the Go benchmark format, one line per cell with custom units
 (internal-free-B, ws-stack-hwm-B, psram-used-B, ...), so that
 
-  wsbench export --benchfmt base > base.txt
-  wsbench export --benchfmt pr > pr.txt
+  wsbench export base > base.txt
+  wsbench export pr > pr.txt
   benchstat base.txt pr.txt
 
-compares two runs with benchstat itself.`,
+compares two runs with benchstat itself. The Go benchmark format is the only
+format (--benchfmt says so explicitly). A failed cell is a line with
+"1 failed-cells" and no figures, its reason a comment above the results;
+fits across N are left out (one value per variant has no interval: see
+summary.json or wsbench compare).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !benchfmt {
-				return errors.New("export: choose a format (--benchfmt)")
+				return fmt.Errorf("export: --benchfmt=false leaves no format: the Go benchmark format is the only one")
 			}
 			s, _, err := loadSummary(cmd.Context(), args[0])
 			if err != nil {
@@ -57,7 +60,7 @@ compares two runs with benchstat itself.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&benchfmt, "benchfmt", false, "Go benchmark format (golang.org/x/perf/benchfmt)")
+	cmd.Flags().BoolVar(&benchfmt, "benchfmt", true, "Go benchmark format (golang.org/x/perf/benchfmt), the only format and the default")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file instead of stdout")
 	return cmd
 }
