@@ -236,6 +236,7 @@ func (a *cellAcc) finish(res *CellResult) {
 	if a.hello != nil {
 		h := a.hello
 		res.Chip, res.IDFVersion, res.ComponentVersion = h.Chip, h.IDFVersion, h.ComponentVersion
+		res.BoardKind = boardKind(h)
 		res.InternalTotal, res.SPIRAMTotal = h.InternalTotal, h.SPIRAMTotal
 		if a.wsStack == 0 {
 			a.wsStack = h.Options.WSTaskStack

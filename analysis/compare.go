@@ -319,6 +319,7 @@ func Compare(base, pr *Summary, th Thresholds) *Comparison {
 		}
 	}
 	c.AllowFailedCells = th.AllowFailedCells
+	c.Warnings = append(c.Warnings, boardKindWarnings(base, pr)...)
 	failureGroups(c, base, pr)
 	untested, example := 0, ""
 	for _, r := range c.Rows {

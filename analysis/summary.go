@@ -252,6 +252,8 @@ type CellResult struct {
 	Status string `json:"status"`
 	Reason string `json:"reason,omitempty"`
 	// From the board's Hello.
+	// BoardKind is virtual, qemu or hardware (analysis/boardkind.go).
+	BoardKind        string `json:"board_kind,omitempty"`
 	Chip             string `json:"chip,omitempty"`
 	IDFVersion       string `json:"idf,omitempty"`
 	ComponentVersion string `json:"component_version,omitempty"`
@@ -328,8 +330,11 @@ type Summary struct {
 	Costs       []CostResult      `json:"costs"`
 	// Static is the static memory of every firmware image a hardware run
 	// flashed (idf.py size); empty for virtual boards.
-	Static   []StaticMemory `json:"static,omitempty"`
-	Warnings []string       `json:"warnings,omitempty"`
+	Static []StaticMemory `json:"static,omitempty"`
+	// BoardKinds maps each board to the kind of board its Hellos reported:
+	// virtual, qemu or hardware.
+	BoardKinds map[string]string `json:"board_kinds,omitempty"`
+	Warnings   []string          `json:"warnings,omitempty"`
 }
 
 // Metric returns the metric called name and whether it is there.

@@ -322,7 +322,7 @@ func Render(w io.Writer, s *analysis.Summary, cs []Chart, js []byte) error {
 	boards := map[string]bool{}
 	for _, c := range s.Cells {
 		if c.Chip != "" || c.IDFVersion != "" {
-			boards[fmt.Sprintf("%s: %s, ESP-IDF %s, %s KiB internal, %s KiB PSRAM, component %s", c.Key.Board, c.Chip, c.IDFVersion,
+			boards[fmt.Sprintf("%s%s: %s, ESP-IDF %s, %s KiB internal, %s KiB PSRAM, component %s", c.Key.Board, kindLabel(c.BoardKind), c.Chip, c.IDFVersion,
 				fmtKiB(float64(c.InternalTotal)), fmtKiB(float64(c.SPIRAMTotal)), c.ComponentVersion)] = true
 		}
 	}
@@ -412,3 +412,18 @@ dl{font-size:.8rem;display:grid;grid-template-columns:max-content 1fr;gap:2px 12
 </body>
 </html>
 `))
+
+// kindLabel says what kind of board a report's figures come from.
+func kindLabel(kind string) string {
+	switch kind {
+	case "":
+		return ""
+	case analysis.BoardKindQEMU:
+		return " (qemu: the real firmware in Espressif's QEMU, not a chip)"
+	case analysis.BoardKindVirtual:
+		return " (virtual: wsbench's memory model)"
+	case analysis.BoardKindHardware:
+		return " (hardware)"
+	}
+	return " (" + kind + ")"
+}

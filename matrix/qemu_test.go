@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsbench/wsbench/analysis"
 	"github.com/wsbench/wsbench/internal/qemutest"
 	"github.com/wsbench/wsbench/peer"
 	"github.com/wsbench/wsbench/qemu"
@@ -227,6 +228,19 @@ func TestQEMUBoardRunsCellsThroughTheQEMUPath(t *testing.T) {
 			return strings.HasPrefix(a, "unix:") && strings.HasSuffix(a, ",server=on,wait=on")
 		}) {
 			t.Errorf("QEMU console is not a waiting Unix socket: %s", line)
+		}
+	}
+	// The analysis labels every figure of the run as a qemu board's.
+	sum, err := analysis.AnalyzeRun(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.BoardKinds["emu"] != analysis.BoardKindQEMU || len(sum.BoardKinds) != 1 {
+		t.Errorf("board kinds %v, want emu: qemu", sum.BoardKinds)
+	}
+	for _, c := range sum.Cells {
+		if c.BoardKind != analysis.BoardKindQEMU {
+			t.Errorf("cell %s: board kind %q, want qemu", c.ID, c.BoardKind)
 		}
 	}
 	// The static size report is kept under a name that says QEMU.

@@ -115,7 +115,12 @@ func printSummaryTable(w io.Writer, s *analysis.Summary) {
 				fixedStr = kb(m.Value)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t", r.key.Board, r.key.Variant, costStr, fixedStr)
+		board := r.key.Board
+		// Emulated and real boards' figures say so (virtual is the default).
+		if k := s.BoardKinds[board]; k != "" && k != analysis.BoardKindVirtual {
+			board += " [" + k + "]"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t", termsafe.String(board), r.key.Variant, costStr, fixedStr)
 		for _, n := range ns {
 			if g := r.sweep[n]; g != nil {
 				// A group without a steady figure (its cells failed) shows "-", not "0.0 KB".
