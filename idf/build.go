@@ -59,7 +59,14 @@ type Artifact struct {
 	BuildDir      string `json:"build_dir"`      // absolute build/<target>/<variant>
 	SDKConfig     string `json:"sdkconfig"`      // the variant's generated sdkconfig
 	SizeJSON      string `json:"size_json"`      // `idf.py size --format json2` output
-	ComponentPath string `json:"component_path"` // absolute, "" for the registry release
+	ComponentPath string `json:"component_path"` // absolute, "" for the component of main/idf_component.yml
+	// IDF and Component name the ESP-IDF version and the esp_websocket_client
+	// the sdkconfig check found in the configured build.
+	IDF       string `json:"idf,omitempty"`
+	Component string `json:"component,omitempty"`
+	// ConfigNotes are defaults lines that are fine but worth knowing: an
+	// option switched off that this ESP-IDF or component does not have.
+	ConfigNotes []string `json:"config_notes,omitempty"`
 }
 
 // Paths of a variant's build, relative to nothing: all absolute.
@@ -324,7 +331,8 @@ func Build(ctx context.Context, o BuildOptions) (Artifact, error) {
 		return fail(fmt.Errorf("read %s: %w", art.SDKConfig, err))
 	}
 	_, cacheErr := os.Stat(filepath.Join(b.buildDir, "CMakeCache.txt"))
-	var steps []string
+	configEnv := filepath.Join(b.buildDir, ConfigEnvFile)
+	// Configure (kconfgen writes the sdkconfig), check it, then compile.
 	switch {
 	case have != o.Target || cacheErr != nil:
 		if have != "" && have != o.Target {
@@ -341,19 +349,34 @@ func Build(ctx context.Context, o BuildOptions) (Artifact, error) {
 		if err != nil {
 			return fail(err)
 		}
+		reconfigure := stale || b.component != "" || !fileExists(configEnv)
 		if stale {
 			// Regenerate the sdkconfig from the changed defaults.
 			if err := os.Remove(art.SDKConfig); err != nil {
 				return fail(err)
 			}
-			steps = append(steps, "reconfigure")
-		} else if b.component != "" {
-			// The component's version and commit are read at configure time.
-			steps = append(steps, "reconfigure")
+		}
+		// With a local component, also because its version and commit are
+		// read at configure time.
+		if reconfigure {
+			if _, err := o.Tool.run(ctx, "reconfigure", b.project, append(slices.Clone(common), "reconfigure")); err != nil {
+				return fail(err)
+			}
 		}
 	}
-	steps = append(steps, "build")
-	if _, err := o.Tool.run(ctx, "build", b.project, append(slices.Clone(common), steps...)); err != nil {
+	res, err := CheckSDKConfig(SDKCheck{Project: b.project, Layers: b.layers(), Target: o.Target,
+		SDKConfig: art.SDKConfig, ConfigEnv: configEnv})
+	if err != nil {
+		return fail(err)
+	}
+	art.IDF, art.Component, art.ConfigNotes = res.IDF, res.Component, res.Notes
+	if o.Output != nil {
+		fmt.Fprintf(o.Output, "wsbench: sdkconfig check passed: every defaults line took effect (%s, %s)\n", res.IDF, res.Component)
+		for _, n := range res.Notes {
+			fmt.Fprintf(o.Output, "wsbench: note: %s\n", n)
+		}
+	}
+	if _, err := o.Tool.run(ctx, "build", b.project, append(slices.Clone(common), "build")); err != nil {
 		return fail(err)
 	}
 	if err := writeSize(ctx, o.Tool, b.project, art.SizeJSON, common); err != nil {

@@ -19,10 +19,13 @@ import (
 
 // fakeIDF is a stand-in for idf.py: it appends its arguments (one call per
 // line, arguments separated by a unit separator) to $FAKE_IDF_LOG and writes
-// what each action would: set-target an sdkconfig and a CMakeCache.txt, build
-// the app and flasher_args.json, size the json2 summary. FAKE_IDF_FAIL=<action>
-// makes that action fail with compiler-like output; FAKE_IDF_SLEEP=1 makes
-// build start a child and wait (for cancellation tests).
+// what each action would: set-target and reconfigure an sdkconfig (the
+// SDKCONFIG_DEFAULTS layers in order, as kconfgen writes them when every line
+// takes effect, or a copy of $FAKE_IDF_SDKCONFIG), config.env (Kconfig files
+// from $FAKE_IDF_KCONFIGS) and a CMakeCache.txt; build the app and
+// flasher_args.json, size the json2 summary. FAKE_IDF_FAIL=<action> makes
+// that action fail with compiler-like output; FAKE_IDF_SLEEP=1 makes build
+// start a child and wait (for cancellation tests).
 const fakeIDF = `#!/bin/sh
 {
   first=1
@@ -32,12 +35,13 @@ const fakeIDF = `#!/bin/sh
   done
   printf '\n'
 } >> "$FAKE_IDF_LOG"
-builddir=; sdkconfig=; outfile=; actions=; target=
+builddir=; sdkconfig=; outfile=; actions=; target=; project=; defaults=
 while [ $# -gt 0 ]; do
   case "$1" in
-    -C|-p|-b|--format) shift ;;
+    -p|-b|--format) shift ;;
+    -C) shift; project="$1" ;;
     -B) shift; builddir="$1" ;;
-    -D) shift; case "$1" in SDKCONFIG=*) sdkconfig="${1#SDKCONFIG=}" ;; esac ;;
+    -D) shift; case "$1" in SDKCONFIG=*) sdkconfig="${1#SDKCONFIG=}" ;; SDKCONFIG_DEFAULTS=*) defaults="${1#SDKCONFIG_DEFAULTS=}" ;; esac ;;
     --output-file) shift; outfile="$1" ;;
     set-target) shift; target="$1"; actions="$actions set-target" ;;
     *) actions="$actions $1" ;;
@@ -53,10 +57,23 @@ for a in $actions; do
     exit 2
   fi
   case "$a" in
-    set-target)
+    set-target|reconfigure)
       mkdir -p "$builddir"
-      printf 'CONFIG_IDF_TARGET="%s"\nCONFIG_SPIRAM=y\n' "$target" > "$sdkconfig"
-      echo "# cmake cache" > "$builddir/CMakeCache.txt" ;;
+      [ -n "$target" ] || target=$(sed -n 's/^CONFIG_IDF_TARGET="\(.*\)"$/\1/p' "$builddir/CMakeCache.txt")
+      if [ -n "$FAKE_IDF_SDKCONFIG" ]; then
+        cp "$FAKE_IDF_SDKCONFIG" "$sdkconfig"
+      elif [ "$a" = set-target ] || [ ! -f "$sdkconfig" ]; then
+        # As kconfgen would when every line takes effect: the layers in order.
+        printf 'CONFIG_IDF_TARGET="%s"\n' "$target" > "$sdkconfig"
+        old_ifs=$IFS; IFS=';'
+        for l in $defaults; do
+          case "$l" in /*) ;; *) l="$project/$l" ;; esac
+          cat "$l" >> "$sdkconfig"
+        done
+        IFS=$old_ifs
+      fi
+      printf '{\n  "COMPONENT_KCONFIGS": "%s",\n  "COMPONENT_KCONFIGS_PROJBUILD": "",\n  "COMPONENT_SDKCONFIG_RENAMES": "",\n  "IDF_TARGET": "%s",\n  "IDF_VERSION": "5.4.4",\n  "IDF_PATH": ""\n}\n' "$FAKE_IDF_KCONFIGS" "$target" > "$builddir/config.env"
+      echo "CONFIG_IDF_TARGET=\"$target\"" > "$builddir/CMakeCache.txt" ;;
     build|all)
       if [ -n "$FAKE_IDF_SLEEP" ]; then
         sleep 30 &
@@ -81,7 +98,6 @@ JSON
         exit 1
       fi
       echo "Hard resetting via RTS pin..." ;;
-    reconfigure) ;;
     *) echo "unknown action $a" >&2; exit 2 ;;
   esac
 done
@@ -120,6 +136,13 @@ func fake(t *testing.T, env ...string) string {
 	t.Setenv("FAKE_IDF_LOG", log)
 	t.Setenv("FAKE_IDF_FAIL", "")
 	t.Setenv("FAKE_IDF_SLEEP", "")
+	t.Setenv("FAKE_IDF_SDKCONFIG", "")
+	// The firmware's own Kconfig: the behaviour and Wi-Fi layers set its symbols.
+	kc, err := filepath.Abs("../firmware/main/Kconfig.projbuild")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("FAKE_IDF_KCONFIGS", kc)
 	// Keep the user's real ~/.config/wsbench/certs out of the tests.
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	t.Setenv("HOME", t.TempDir())
@@ -149,7 +172,7 @@ func calls(t *testing.T, log string) [][]string {
 
 func action(call []string) string {
 	for i, a := range call {
-		if a == "set-target" || a == "build" || a == "size" || a == "flash" {
+		if a == "set-target" || a == "reconfigure" || a == "build" || a == "size" || a == "flash" {
 			return strings.Join(call[i:i+1], "")
 		}
 	}
@@ -240,8 +263,8 @@ func TestBuild(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := calls(t, log)
-		if last := c[len(c)-2]; !slices.Contains(last, "reconfigure") {
-			t.Errorf("build after a behaviour change %q: want reconfigure", last)
+		if last := c[len(c)-3]; !slices.Contains(last, "reconfigure") {
+			t.Errorf("call before the build after a behaviour change %q: want reconfigure", last)
 		}
 	})
 
@@ -306,9 +329,12 @@ func TestBuild(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		c := calls(t, log)
-		if second := c[3]; !slices.Contains(second, "reconfigure") || second[len(second)-1] != "build" {
-			t.Errorf("second build with a local component %q: want reconfigure build", second)
+		var steps []string
+		for _, call := range calls(t, log) {
+			steps = append(steps, action(call))
+		}
+		if !slices.Equal(steps, []string{"set-target", "build", "size", "reconfigure", "build", "size"}) {
+			t.Errorf("steps %q: a second build with a local component must reconfigure", steps)
 		}
 	})
 
@@ -350,19 +376,24 @@ func TestBuild(t *testing.T) {
 			t.Fatal(err)
 		}
 		future := time.Now().Add(time.Hour)
-		if err := os.Chtimes(filepath.Join(proj, "variants", "dyn-buf.defaults"), future, future); err != nil {
+		vf := filepath.Join(proj, "variants", "dyn-buf.defaults")
+		if err := os.WriteFile(vf, []byte("# changed\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(vf, future, future); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := Build(context.Background(), o); err != nil {
 			t.Fatal(err)
 		}
 		c := calls(t, log)
-		last := c[len(c)-2] // the second build call
-		if !slices.Contains(last, "reconfigure") {
-			t.Errorf("second build %q: want reconfigure after a defaults change", last)
+		if last := c[len(c)-3]; !slices.Contains(last, "reconfigure") {
+			t.Errorf("call before the second build %q: want reconfigure after a defaults change", last)
 		}
-		if _, err := os.Stat(art.SDKConfig); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("stale sdkconfig kept: %v", err)
+		// The fake writes the layers only into a new sdkconfig: the new
+		// variant text shows the stale one was deleted.
+		if b, err := os.ReadFile(art.SDKConfig); err != nil || !strings.Contains(string(b), "# changed") {
+			t.Errorf("sdkconfig not regenerated: %q, %v", b, err)
 		}
 	})
 
@@ -383,6 +414,70 @@ func TestBuild(t *testing.T) {
 		c := calls(t, log)
 		if action(c[3]) != "set-target" {
 			t.Errorf("call after a foreign sdkconfig: %q, want set-target", c[3])
+		}
+	})
+
+	t.Run("refuses_a_variant_whose_option_did_not_take_effect", func(t *testing.T) {
+		log := fake(t)
+		proj := project(t)
+		app, err := filepath.Abs("../firmware/main/Kconfig.projbuild")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws, err := filepath.Abs("testdata/kconfig/ws-1.8.0/esp_websocket_client/Kconfig")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("FAKE_IDF_KCONFIGS", app+";"+ws)
+		if err := os.WriteFile(filepath.Join(proj, "variants", "stack-ext.defaults"),
+			[]byte("CONFIG_WSBENCH_VARIANT=\"stack-ext\"\nCONFIG_ESP_WS_CLIENT_TASK_STACK_IN_EXT_RAM=y\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		_, err = Build(context.Background(), BuildOptions{Tool: Tool{Output: &out}, Project: proj, Target: "esp32s3", Variant: "stack-ext"})
+		var se *SDKConfigError
+		if !errors.As(err, &se) || len(se.Problems) != 1 {
+			t.Fatalf("error %v, want one *SDKConfigError problem", err)
+		}
+		t.Logf("message:\n%v", err)
+		if p := se.Problems[0]; p.File != "variants/stack-ext.defaults" || p.Line != 2 ||
+			!strings.Contains(err.Error(), "no option CONFIG_ESP_WS_CLIENT_TASK_STACK_IN_EXT_RAM in any Kconfig of ESP-IDF v5.4.4 or esp_websocket_client 1.8.0") {
+			t.Errorf("problem %+v", p)
+		}
+		var steps []string
+		for _, call := range calls(t, log) {
+			steps = append(steps, action(call))
+		}
+		if !slices.Equal(steps, []string{"set-target"}) {
+			t.Errorf("steps %q: nothing may compile after a failed check", steps)
+		}
+		// The next build checks the same sdkconfig again (no reconfigure
+		// needed) and still refuses.
+		if _, err := Build(context.Background(), BuildOptions{Project: proj, Target: "esp32s3", Variant: "stack-ext"}); !errors.As(err, &se) {
+			t.Errorf("second build: %v, want *SDKConfigError", err)
+		}
+		if c := calls(t, log); len(c) != 1 {
+			t.Errorf("second build ran idf.py %d more times", len(c)-1)
+		}
+	})
+
+	t.Run("passed_check_reports_versions_and_notes", func(t *testing.T) {
+		fake(t)
+		proj := project(t)
+		if err := os.WriteFile(filepath.Join(proj, "variants", "int.defaults"),
+			[]byte("CONFIG_WSBENCH_VARIANT=\"int\"\n# CONFIG_ESP_WS_CLIENT_ALLOC_IN_EXT_RAM is not set\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		art, err := Build(context.Background(), BuildOptions{Tool: Tool{Output: &out}, Project: proj, Target: "esp32s3", Variant: "int"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if art.IDF != "ESP-IDF v5.4.4" || len(art.ConfigNotes) != 1 || !strings.Contains(art.ConfigNotes[0], "variants/int.defaults:2") {
+			t.Errorf("artifact IDF %q notes %q", art.IDF, art.ConfigNotes)
+		}
+		if !strings.Contains(out.String(), "wsbench: sdkconfig check passed") || !strings.Contains(out.String(), "wsbench: note: variants/int.defaults:2") {
+			t.Errorf("output lacks the check lines:\n%s", out.String())
 		}
 	})
 

@@ -16,12 +16,13 @@ import (
 // writes the files a build leaves behind.
 const fakeIDFPy = `#!/bin/sh
 echo "$*" >> "$FAKE_IDF_LOG"
-builddir=; sdkconfig=; outfile=; target=; actions=
+builddir=; sdkconfig=; outfile=; target=; actions=; project=; defaults=
 while [ $# -gt 0 ]; do
   case "$1" in
     -B) shift; builddir="$1" ;;
-    -D) shift; case "$1" in SDKCONFIG=*) sdkconfig="${1#SDKCONFIG=}" ;; esac ;;
-    -C|-p|-b|--format) shift ;;
+    -D) shift; case "$1" in SDKCONFIG=*) sdkconfig="${1#SDKCONFIG=}" ;; SDKCONFIG_DEFAULTS=*) defaults="${1#SDKCONFIG_DEFAULTS=}" ;; esac ;;
+    -C) shift; project="$1" ;;
+    -p|-b|--format) shift ;;
     --output-file) shift; outfile="$1" ;;
     set-target) shift; target="$1"; actions="$actions set-target" ;;
     *) actions="$actions $1" ;;
@@ -30,7 +31,13 @@ while [ $# -gt 0 ]; do
 done
 for a in $actions; do
   case "$a" in
-    set-target) mkdir -p "$builddir"; printf 'CONFIG_IDF_TARGET="%s"\n' "$target" > "$sdkconfig" ;;
+    set-target) mkdir -p "$builddir"; printf 'CONFIG_IDF_TARGET="%s"\n' "$target" > "$sdkconfig"
+      # The layers in order, as kconfgen writes them when every line takes effect.
+      old_ifs=$IFS; IFS=';'
+      for l in $defaults; do case "$l" in /*) cat "$l" ;; *) cat "$project/$l" ;; esac; done >> "$sdkconfig"
+      IFS=$old_ifs
+      # What ESP-IDF's configure step leaves for the sdkconfig check (idf.CheckSDKConfig).
+      printf '{"COMPONENT_KCONFIGS": "", "COMPONENT_KCONFIGS_PROJBUILD": "%s", "IDF_VERSION": "5.4.4"}\n' "$FAKE_IDF_KCONFIGS" > "$builddir/config.env" ;;
     build) : > "$builddir/wsbench_fw.bin"; echo '{"write_flash_args": []}' > "$builddir/flasher_args.json" ;;
     size) echo '{"version": "1.0", "layout": [{"name": "DIRAM", "total": 341760, "used": 95104, "free": 246656, "parts": {}}]}' > "$outfile" ;;
   esac
@@ -49,6 +56,11 @@ func TestHardwareBoardIsBuiltFlashedAndReset(t *testing.T) {
 	log := filepath.Join(bin, "calls.log")
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	t.Setenv("FAKE_IDF_LOG", log)
+	kc, err := filepath.Abs("../firmware/main/Kconfig.projbuild")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("FAKE_IDF_KCONFIGS", kc)
 	t.Setenv("HOME", t.TempDir())
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	proj := filepath.Join(t.TempDir(), "firmware")
