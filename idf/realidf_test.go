@@ -41,7 +41,7 @@ func TestFirmwareDefaultsAgainstIDFTrees(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			layers := []string{"sdkconfig.defaults", "sdkconfig.defaults." + target}
+			layers := []string{"sdkconfig.defaults", "sdkconfig.defaults." + target, QEMUDefaults}
 			vs, _ := filepath.Glob("../firmware/variants/*.defaults")
 			for _, v := range vs {
 				layers = append(layers, strings.TrimPrefix(v, "../firmware/"))

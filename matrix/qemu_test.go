@@ -47,7 +47,16 @@ while [ $# -gt 0 ]; do
 done
 for a in $actions; do
   case "$a" in
-    set-target) mkdir -p "$builddir"; printf 'CONFIG_IDF_TARGET="%s"\n' "$target" > "$sdkconfig" ;;
+    set-target)
+      mkdir -p "$builddir"; printf 'CONFIG_IDF_TARGET="%s"\n' "$target" > "$sdkconfig"
+      # kconfgen's output when every line takes effect: the layers in order;
+      # and for the sdkconfig check a Kconfig that defines each option named.
+      old_ifs=$IFS; IFS=';'
+      for l in $layers; do case "$l" in /*) cat "$l" ;; *) cat "$project/$l" ;; esac; done >> "$sdkconfig"
+      IFS=$old_ifs
+      sed -n -e 's/^CONFIG_\([A-Za-z0-9_]*\)=.*/config \1\n    string "\1"/p' \
+        -e 's/^# CONFIG_\([A-Za-z0-9_]*\) is not set.*/config \1\n    string "\1"/p' "$sdkconfig" > "$builddir/Kconfig.fake"
+      printf '{"COMPONENT_KCONFIGS": "%s", "COMPONENT_KCONFIGS_PROJBUILD": "", "IDF_VERSION": "5.4.4"}\n' "$builddir/Kconfig.fake" > "$builddir/config.env" ;;
     build)
       mkdir -p "$builddir/bootloader" "$builddir/partition_table"
       printf 'BOOTLOADER' > "$builddir/bootloader/bootloader.bin"
