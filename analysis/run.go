@@ -27,8 +27,14 @@ func AnalyzeRun(ctx context.Context, runDir string) (*Summary, error) {
 	for _, e := range bad {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("cell left out: %v", e))
 	}
+	s.Judgement = Judgement{Baseline: DefaultBaselineVariant, WSStackHeadroom: DefaultWSStackHeadroom, Alpha: 0.05}
 	if m, err := rundir.ReadManifest(runDir); err == nil {
 		s.RunID = m.RunID
+		j, err := JudgementFromManifest(m)
+		if err != nil {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("manifest: %v: verdicts use the defaults", err))
+		}
+		s.Judgement = j
 	} else if !errors.Is(err, os.ErrNotExist) {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("manifest: %v", err))
 	}
@@ -70,6 +76,7 @@ func AnalyzeRun(ctx context.Context, runDir string) (*Summary, error) {
 	kinds, kindWarnings := boardKinds(s.Cells)
 	s.BoardKinds = kinds
 	s.Warnings = append(s.Warnings, kindWarnings...)
+	s.Verdicts, s.VerdictLines = Judge(s, s.Judgement)
 	static, warns, err := readStatic(runDir)
 	if err != nil {
 		return nil, fmt.Errorf("analyze %s: %w", runDir, err)

@@ -328,6 +328,13 @@ type Summary struct {
 	Cells       []CellResult      `json:"cells"`
 	Groups      []GroupResult     `json:"groups"`
 	Costs       []CostResult      `json:"costs"`
+	// Judgement is what the verdicts were judged with: the baseline variant
+	// and the thresholds (from the matrix, or the defaults).
+	Judgement Judgement `json:"judgement"`
+	// Verdicts judge every variant against the baseline variant of its
+	// board; VerdictLines say it in one sentence per variant.
+	Verdicts     []Verdict     `json:"verdicts"`
+	VerdictLines []VerdictLine `json:"verdict_lines"`
 	// Static is the static memory of every firmware image a hardware run
 	// flashed (idf.py size); empty for virtual boards.
 	Static []StaticMemory `json:"static,omitempty"`

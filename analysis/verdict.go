@@ -1,0 +1,554 @@
+package analysis
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/wsbench/wsbench/analysis/stats"
+	"github.com/wsbench/wsbench/rundir"
+)
+
+// DefaultBaselineVariant is the variant the others are judged against
+// when the matrix names none.
+const DefaultBaselineVariant = "int"
+
+// DefaultWSStackHeadroom is the websocket task stack headroom (bytes never
+// used, ws_stack_hwm) below which a variant is flagged.
+const DefaultWSStackHeadroom = 512
+
+// Verdict metric names that are not cell metrics.
+const (
+	VerdictSessionsFit = "sessions_fit" // count: most sessions open in a sweep group (median over repetitions)
+	VerdictCellsFailed = MetricCellsFailed
+)
+
+// Flags of a verdict row.
+const (
+	FlagBelowThreshold = "below_threshold" // a figure crossed its threshold
+	FlagLeak           = "leak"            // leak_per_cycle significantly above zero
+	FlagNonZero        = "nonzero"         // a count of bad events is above zero
+	FlagFewer          = "fewer"           // fewer sessions fit than with the baseline
+)
+
+// Verdict is one figure of a variant judged against the baseline variant on
+// the same board: Value and BaselineValue in Unit, Delta = Value -
+// BaselineValue (for internal_free_steady a positive delta is internal RAM
+// freed), its 95% interval and p-value where a test applies (NaN, null in
+// JSON, where it does not), and Flag when the figure crosses a threshold.
+// N is the swept N, or -1 for a figure of the whole variant (a fit across
+// N, the worst over every scenario); Scenario says where the figure comes
+// from.
+type Verdict struct {
+	Board         string  `json:"board"`
+	Variant       string  `json:"variant"`
+	Baseline      string  `json:"baseline"`
+	N             int     `json:"n"`
+	Scenario      string  `json:"scenario,omitempty"`
+	Metric        string  `json:"metric"`
+	Value         Float   `json:"value"`
+	BaselineValue Float   `json:"baseline_value"`
+	Delta         Float   `json:"delta"`
+	Lo            Float   `json:"ci_low"`
+	Hi            Float   `json:"ci_high"`
+	P             Float   `json:"p"`
+	Unit          string  `json:"unit"`
+	Flag          string  `json:"flag,omitempty"`
+	Threshold     float64 `json:"threshold,omitempty"`
+}
+
+// VerdictLine is the plain sentence about one variant.
+type VerdictLine struct {
+	Board    string `json:"board"`
+	Variant  string `json:"variant"`
+	Baseline string `json:"baseline"`
+	Text     string `json:"text"`
+	// Flagged is true when any of the variant's rows has a flag.
+	Flagged bool `json:"flagged"`
+}
+
+// Judgement holds what the verdicts were judged with.
+type Judgement struct {
+	Baseline string `json:"baseline_variant"`
+	// WSStackHeadroom: ws_stack_hwm below this many bytes is flagged.
+	WSStackHeadroom float64 `json:"ws_stack_headroom"`
+	Alpha           float64 `json:"alpha"`
+}
+
+// JudgementFromManifest reads baseline_variant and thresholds from the
+// matrix recorded in a run's manifest; absent fields take the defaults.
+func JudgementFromManifest(m rundir.Manifest) (Judgement, error) {
+	j := Judgement{Baseline: DefaultBaselineVariant, WSStackHeadroom: DefaultWSStackHeadroom, Alpha: 0.05}
+	if len(m.Matrix) == 0 {
+		return j, nil
+	}
+	var mx struct {
+		Baseline   string `json:"baseline_variant"`
+		Thresholds struct {
+			WSStackHeadroom *float64 `json:"ws_stack_headroom"`
+		} `json:"thresholds"`
+	}
+	if err := json.Unmarshal(m.Matrix, &mx); err != nil {
+		return j, fmt.Errorf("manifest matrix: %w", err)
+	}
+	if mx.Baseline != "" {
+		j.Baseline = mx.Baseline
+	}
+	if mx.Thresholds.WSStackHeadroom != nil {
+		j.WSStackHeadroom = *mx.Thresholds.WSStackHeadroom
+	}
+	return j, nil
+}
+
+// variantFigures gathers one variant's figures for judging.
+type variantFigures struct {
+	key VariantKey
+	// sweep[N][metric] are the per-repetition values of the sweep group.
+	sweep        map[int]map[string][]float64
+	cost         *CostResult
+	sessionsFit  float64
+	hasSweep     bool
+	minFree      float64
+	minFreeScen  string
+	hwm          float64
+	hwmScen      string
+	hasHWM       bool
+	leak         *Metric
+	leakSig      bool
+	counts       map[string]float64
+	countScen    map[string][]string
+	failed       int
+	failedReason string
+	cells        int
+}
+
+func gatherFigures(s *Summary) (map[VariantKey]*variantFigures, []VariantKey) {
+	by := map[VariantKey]*variantFigures{}
+	var order []VariantKey
+	get := func(k VariantKey) *variantFigures {
+		v := by[k]
+		if v == nil {
+			v = &variantFigures{key: k, sweep: map[int]map[string][]float64{}, minFree: math.Inf(1), hwm: math.Inf(1),
+				counts: map[string]float64{}, countScen: map[string][]string{}}
+			by[k] = v
+			order = append(order, k)
+		}
+		return v
+	}
+	for i := range s.Groups {
+		g := &s.Groups[i]
+		v := get(g.Key.VariantKey())
+		if g.Key.Scenario == "sweep" {
+			m := map[string][]float64{}
+			for _, mt := range g.Metrics {
+				m[mt.Name] = mt.Values
+			}
+			v.sweep[g.Key.N] = m
+			if so, ok := g.Metric(MetricSessionsOpen); ok {
+				v.hasSweep = true
+				v.sessionsFit = max(v.sessionsFit, so.Value)
+			}
+		}
+		if lk, ok := g.Metric(MetricLeakPerCycle); ok && (v.leak == nil || lk.Value > v.leak.Value) {
+			v.leak = &lk
+		}
+	}
+	for i := range s.Cells {
+		c := &s.Cells[i]
+		v := get(c.Key.VariantKey())
+		v.cells++
+		label := c.Key.Label
+		if label == "" {
+			label = c.Key.Scenario
+		}
+		if c.Status == rundir.StatusFailed {
+			if v.failed == 0 {
+				v.failedReason = c.Reason
+			}
+			v.failed++
+		}
+		if m, ok := c.Metric(MetricInternalFreeMin); ok && m.Value < v.minFree {
+			v.minFree, v.minFreeScen = m.Value, label
+		}
+		if m, ok := c.Metric(MetricWSStackHWM); ok && m.Value < v.hwm {
+			v.hwm, v.hwmScen, v.hasHWM = m.Value, label, true
+		}
+		if m, ok := c.Metric(MetricLeakPerCycle); ok && m.Significant != nil && *m.Significant && m.Value > 0 {
+			v.leakSig = true
+		}
+		for _, name := range []string{MetricResets, MetricWatchdogs, MetricSessionFailures, MetricStackOverflows, MetricPanics} {
+			if m, ok := c.Metric(name); ok && m.Value > 0 {
+				v.counts[name] += m.Value
+				if !slices.Contains(v.countScen[name], label) {
+					v.countScen[name] = append(v.countScen[name], label)
+				}
+			}
+		}
+	}
+	for i := range s.Costs {
+		get(s.Costs[i].Variant).cost = &s.Costs[i]
+	}
+	sort.Slice(order, func(i, j int) bool { return variantLess(order[i], order[j]) })
+	return by, order
+}
+
+func nan() Float { return Float(math.NaN()) }
+
+// Judge compares every variant with the baseline variant of its board
+// (same behaviour and branch) and returns the verdict rows and one line per
+// variant, the baseline's own line first. A board without the baseline
+// variant gets a line saying so.
+func Judge(s *Summary, j Judgement) ([]Verdict, []VerdictLine) {
+	if j.Alpha == 0 {
+		j.Alpha = 0.05
+	}
+	by, order := gatherFigures(s)
+	var rows []Verdict
+	var lines []VerdictLine
+	// Baselines first, then the others in order.
+	sort.SliceStable(order, func(a, b int) bool {
+		ka, kb := order[a], order[b]
+		if ka.Board != kb.Board {
+			return ka.Board < kb.Board
+		}
+		return ka.Variant == j.Baseline && kb.Variant != j.Baseline
+	})
+	for _, k := range order {
+		v := by[k]
+		bk := k
+		bk.Variant = j.Baseline
+		base := by[bk]
+		if k.Variant == j.Baseline {
+			r, line := judgeOne(v, v, j)
+			rows = append(rows, r...)
+			lines = append(lines, line)
+			continue
+		}
+		if base == nil {
+			lines = append(lines, VerdictLine{Board: k.Board, Variant: k.Variant, Baseline: j.Baseline,
+				Text: fmt.Sprintf("%s: no baseline variant %q on board %s to compare with (set baseline_variant in the matrix)", k.Variant, j.Baseline, k.Board)})
+			continue
+		}
+		r, line := judgeOne(v, base, j)
+		rows = append(rows, r...)
+		lines = append(lines, line)
+	}
+	return rows, lines
+}
+
+// judgeOne judges v against base (v == base for the baseline's own line).
+func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
+	self := v == base
+	row := func(n int, scen, metric, unit string) Verdict {
+		return Verdict{Board: v.key.Board, Variant: v.key.Variant, Baseline: base.key.Variant, N: n, Scenario: scen, Metric: metric,
+			Value: nan(), BaselineValue: nan(), Delta: nan(), Lo: nan(), Hi: nan(), P: nan(), Unit: unit}
+	}
+	var rows []Verdict
+	var parts []string
+	flagged := false
+
+	// Internal RAM freed at each swept N: median difference (Hodges-Lehmann)
+	// with its interval, Mann-Whitney p.
+	var ns []int
+	for n := range v.sweep {
+		if _, ok := base.sweep[n]; ok {
+			ns = append(ns, n)
+		}
+	}
+	sort.Ints(ns)
+	var fr []freedAt
+	for _, n := range ns {
+		for _, metric := range []string{MetricInternalFreeSteady, MetricInternalFreeMin} {
+			a, b := base.sweep[n][metric], v.sweep[n][metric]
+			if len(a) == 0 || len(b) == 0 {
+				continue
+			}
+			r := row(n, "sweep", metric, UnitBytes)
+			r.Value, r.BaselineValue = Float(stats.Median(b, Confidence).Center), Float(stats.Median(a, Confidence).Center)
+			if !self {
+				sh := stats.ShiftOf(a, b, Confidence)
+				r.Delta, r.Lo, r.Hi, r.P = Float(sh.Delta), Float(sh.Lo), Float(sh.Hi), Float(sh.P)
+				if metric == MetricInternalFreeSteady && n > 0 {
+					fr = append(fr, freedAt{n, sh})
+				}
+			}
+			rows = append(rows, r)
+		}
+	}
+	if !self {
+		parts = append(parts, freedText(v.key.Variant, fr, j.Alpha))
+	} else {
+		parts = append(parts, v.key.Variant+" is the baseline")
+	}
+
+	// The fitted costs.
+	if v.cost != nil && base.cost != nil {
+		for _, metric := range []string{MetricFixedCost, MetricPerSessionCost} {
+			m, ok1 := v.cost.Metric(metric)
+			bm, ok2 := base.cost.Metric(metric)
+			if !ok1 || !ok2 {
+				continue
+			}
+			r := row(-1, "sweep", metric, m.Unit)
+			r.Value, r.BaselineValue = Float(m.Value), Float(bm.Value)
+			if !self {
+				if d, err := CostDifference(base.cost, v.cost, metric); err == nil {
+					r.Delta, r.Lo, r.Hi, r.P = Float(d.Delta), Float(d.Lo), Float(d.Hi), Float(d.P)
+				}
+			} else {
+				r.Lo, r.Hi = m.Lo, m.Hi
+			}
+			rows = append(rows, r)
+		}
+	}
+
+	// Sessions that fit.
+	if v.hasSweep {
+		r := row(-1, "sweep", VerdictSessionsFit, UnitCount)
+		r.Value, r.BaselineValue, r.Delta = Float(v.sessionsFit), Float(base.sessionsFit), Float(v.sessionsFit-base.sessionsFit)
+		switch {
+		case self:
+			parts = append(parts, fmt.Sprintf("%g sessions fit", v.sessionsFit))
+		case v.sessionsFit == base.sessionsFit:
+			parts = append(parts, fmt.Sprintf("%g sessions fit, as with %s", v.sessionsFit, base.key.Variant))
+		default:
+			if v.sessionsFit < base.sessionsFit {
+				r.Flag, flagged = FlagFewer, true
+			}
+			parts = append(parts, fmt.Sprintf("%g sessions fit, %g with %s", v.sessionsFit, base.sessionsFit, base.key.Variant))
+		}
+		rows = append(rows, r)
+	}
+
+	// Lowest free internal RAM over every cell.
+	if !math.IsInf(v.minFree, 1) {
+		r := row(-1, v.minFreeScen, MetricInternalFreeMin, UnitBytes)
+		r.Value = Float(v.minFree)
+		txt := fmt.Sprintf("lowest free internal %s (%s)", KiB(v.minFree), v.minFreeScen)
+		if !math.IsInf(base.minFree, 1) {
+			r.BaselineValue, r.Delta = Float(base.minFree), Float(v.minFree-base.minFree)
+			if !self {
+				txt += fmt.Sprintf(", %s with %s", KiB(base.minFree), base.key.Variant)
+			}
+		}
+		parts = append(parts, txt)
+		rows = append(rows, r)
+	}
+
+	// Leak per churn cycle.
+	if v.leak != nil {
+		r := row(-1, "churn", MetricLeakPerCycle, UnitBytesCycle)
+		r.Value, r.Lo, r.Hi = Float(v.leak.Value), v.leak.Lo, v.leak.Hi
+		if base.leak != nil {
+			r.BaselineValue, r.Delta = Float(base.leak.Value), Float(v.leak.Value-base.leak.Value)
+		}
+		if v.leakSig {
+			r.Flag, flagged = FlagLeak, true
+			parts = append(parts, fmt.Sprintf("leaks %.0f B per cycle", v.leak.Value))
+		} else {
+			parts = append(parts, "no leak")
+		}
+		rows = append(rows, r)
+	} else {
+		parts = append(parts, "leak not measured (no churn cells)")
+	}
+
+	// Websocket task stack headroom: the least over every cell.
+	if v.hasHWM {
+		r := row(-1, v.hwmScen, MetricWSStackHWM, UnitBytes)
+		r.Value, r.Threshold = Float(v.hwm), j.WSStackHeadroom
+		if base.hasHWM {
+			r.BaselineValue, r.Delta = Float(base.hwm), Float(v.hwm-base.hwm)
+		}
+		txt := fmt.Sprintf("ws stack headroom %.0f B (%s)", v.hwm, v.hwmScen)
+		if v.hwm < j.WSStackHeadroom {
+			r.Flag, flagged = FlagBelowThreshold, true
+			txt += fmt.Sprintf(", below %.0f B", j.WSStackHeadroom)
+		}
+		parts = append(parts, txt)
+		rows = append(rows, r)
+	}
+
+	// Counts of things that went wrong.
+	var bad []string
+	for _, c := range []struct{ metric, what string }{
+		{MetricResets, "reset"}, {MetricWatchdogs, "watchdog trigger"}, {MetricStackOverflows, "stack overflow"},
+		{MetricPanics, "panic"}, {MetricSessionFailures, "failed session"},
+	} {
+		r := row(-1, strings.Join(v.countScen[c.metric], ","), c.metric, UnitCount)
+		r.Value, r.BaselineValue, r.Delta = Float(v.counts[c.metric]), Float(base.counts[c.metric]), Float(v.counts[c.metric]-base.counts[c.metric])
+		if v.counts[c.metric] > 0 {
+			r.Flag = FlagNonZero
+			if c.metric != MetricSessionFailures {
+				flagged = true
+			}
+			txt := fmt.Sprintf("%g %s", v.counts[c.metric], plural(c.what, v.counts[c.metric]))
+			txt += " (" + strings.Join(v.countScen[c.metric], ", ")
+			if !self {
+				txt += fmt.Sprintf("; %g with %s", base.counts[c.metric], base.key.Variant)
+			}
+			bad = append(bad, txt+")")
+		}
+		rows = append(rows, r)
+	}
+	r := row(-1, "", VerdictCellsFailed, UnitCount)
+	r.Value, r.BaselineValue, r.Delta = Float(v.failed), Float(base.failed), Float(v.failed-base.failed)
+	if v.failed > 0 {
+		r.Flag, flagged = FlagNonZero, true
+		bad = append(bad, fmt.Sprintf("%d of %d cells failed (%s)", v.failed, v.cells, v.failedReason))
+	}
+	rows = append(rows, r)
+	if len(bad) == 0 {
+		parts = append(parts, "no resets, watchdogs or failures")
+	} else {
+		parts = append(parts, strings.Join(bad, ", "))
+	}
+	return rows, VerdictLine{Board: v.key.Board, Variant: v.key.Variant, Baseline: base.key.Variant, Text: strings.Join(parts, "; "), Flagged: flagged}
+}
+
+func plural(s string, n float64) string {
+	if n == 1 {
+		return s
+	}
+	return s + "s"
+}
+
+// freedAt is the internal RAM a variant frees at one swept N.
+type freedAt struct {
+	n     int
+	shift stats.Shift
+}
+
+// KiB formats bytes as "4.0 KiB", or "812 B" below 1 KiB.
+func KiB(v float64) string {
+	if math.Abs(v) < 1024 {
+		return fmt.Sprintf("%.0f B", v)
+	}
+	return fmt.Sprintf("%.1f KiB", v/1024)
+}
+
+// withInterval formats v [lo, hi] in one unit, the unit once at the end:
+// "4.0 KiB [3.9, 4.1]".
+func withInterval(v, lo, hi float64) string {
+	if math.IsNaN(lo) || math.IsNaN(hi) {
+		return KiB(v)
+	}
+	if math.Max(math.Abs(v), math.Max(math.Abs(lo), math.Abs(hi))) < 1024 {
+		return fmt.Sprintf("%.0f B [%.0f, %.0f]", v, lo, hi)
+	}
+	return fmt.Sprintf("%.1f KiB [%.1f, %.1f]", v/1024, lo/1024, hi/1024)
+}
+
+// pText formats a p-value for a verdict line.
+func pText(p float64) string {
+	switch {
+	case math.IsNaN(p):
+		return "no test"
+	case p < 0.001:
+		return "p<0.001"
+	case p < 0.01:
+		return "p<0.01"
+	default:
+		return fmt.Sprintf("p=%.2g", p)
+	}
+}
+
+// freedText says how much internal RAM a variant frees at the swept N >= 1.
+func freedText(variant string, fr []freedAt, alpha float64) string {
+	if len(fr) == 0 {
+		return variant + ": internal RAM freed not measured (no sweep cells with sessions on both variants)"
+	}
+	var deltas []float64
+	lo, hi, maxP := math.Inf(1), math.Inf(-1), 0.0
+	intervals, sig, anySig := true, true, false
+	for _, f := range fr {
+		deltas = append(deltas, f.shift.Delta)
+		if math.IsNaN(f.shift.Lo) {
+			intervals = false
+		} else {
+			lo, hi = math.Min(lo, f.shift.Lo), math.Max(hi, f.shift.Hi)
+		}
+		maxP = math.Max(maxP, f.shift.P)
+		if f.shift.P <= alpha {
+			anySig = true
+		} else {
+			sig = false
+		}
+	}
+	med := stats.Median(deltas, Confidence).Center
+	similar := true
+	for _, d := range deltas {
+		if math.Abs(d-med) > math.Max(256, 0.05*math.Abs(med)) {
+			similar = false
+		}
+	}
+	where := "at every N"
+	if fr[0].n > 0 && len(fr) > 1 {
+		where = fmt.Sprintf("at every N from %d to %d", fr[0].n, fr[len(fr)-1].n)
+	} else if len(fr) == 1 {
+		where = fmt.Sprintf("at N=%d", fr[0].n)
+	}
+	verb := func(d float64) string {
+		if d < 0 {
+			return "takes"
+		}
+		return "frees"
+	}
+	amount := func(d, lo, hi float64) string {
+		if d < 0 {
+			return withInterval(-d, -hi, -lo) + " more"
+		}
+		return withInterval(d, lo, hi)
+	}
+	if !intervals {
+		lo, hi = math.NaN(), math.NaN()
+	}
+	note := ""
+	if !intervals {
+		note = ", no interval: fewer than 6 repetitions"
+	}
+	if similar {
+		switch {
+		case sig:
+			return fmt.Sprintf("%s %s %s of internal RAM %s (%s%s)", variant, verb(med), amount(med, lo, hi), where, pText(maxP), note)
+		case !anySig:
+			return fmt.Sprintf("%s frees no internal RAM that the test can tell from noise: %s %s (%s%s)", variant, withInterval(med, lo, hi), where, pText(maxP), note)
+		}
+	}
+	var each []string
+	for _, f := range fr {
+		t := fmt.Sprintf("N=%d %s", f.n, withInterval(f.shift.Delta, f.shift.Lo, f.shift.Hi))
+		if f.shift.P > alpha {
+			t += " ~"
+		}
+		each = append(each, t)
+	}
+	return fmt.Sprintf("%s frees internal RAM: %s (~: not significant at %.2g%s)", variant, strings.Join(each, ", "), alpha, note)
+}
+
+// WriteVerdicts writes the verdict lines of s, one per variant, for a
+// terminal: each line names its board when the run has more than one.
+func WriteVerdicts(w io.Writer, s *Summary) error {
+	boards := map[string]bool{}
+	for _, l := range s.VerdictLines {
+		boards[l.Board] = true
+	}
+	for _, l := range s.VerdictLines {
+		prefix := ""
+		if len(boards) > 1 {
+			prefix = l.Board + ": "
+		}
+		mark := " "
+		if l.Flagged {
+			mark = "!"
+		}
+		if _, err := fmt.Fprintf(w, "%s %s%s\n", mark, prefix, l.Text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
