@@ -312,14 +312,14 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 		r.Value, r.BaselineValue, r.Delta = Float(v.sessionsFit), Float(base.sessionsFit), Float(v.sessionsFit-base.sessionsFit)
 		switch {
 		case self:
-			parts = append(parts, fmt.Sprintf("%g sessions fit", v.sessionsFit))
+			parts = append(parts, sessionsText(v.sessionsFit))
 		case v.sessionsFit == base.sessionsFit:
-			parts = append(parts, fmt.Sprintf("%g sessions fit, as with %s", v.sessionsFit, base.key.Variant))
+			parts = append(parts, fmt.Sprintf("%s, as with %s", sessionsText(v.sessionsFit), base.key.Variant))
 		default:
 			if v.sessionsFit < base.sessionsFit {
 				r.Flag, flagged = FlagFewer, true
 			}
-			parts = append(parts, fmt.Sprintf("%g sessions fit, %g with %s", v.sessionsFit, base.sessionsFit, base.key.Variant))
+			parts = append(parts, fmt.Sprintf("%s, %g with %s", sessionsText(v.sessionsFit), base.sessionsFit, base.key.Variant))
 		}
 		rows = append(rows, r)
 	}
@@ -408,6 +408,13 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 		parts = append(parts, strings.Join(bad, ", "))
 	}
 	return rows, VerdictLine{Board: v.key.Board, Variant: v.key.Variant, Baseline: base.key.Variant, Text: strings.Join(parts, "; "), Flagged: flagged}
+}
+
+func sessionsText(n float64) string {
+	if n == 1 {
+		return "1 session fits"
+	}
+	return fmt.Sprintf("%g sessions fit", n)
 }
 
 func plural(s string, n float64) string {
@@ -516,7 +523,7 @@ func freedText(variant string, fr []freedAt, alpha float64) string {
 		case sig:
 			return fmt.Sprintf("%s %s %s of internal RAM %s (%s%s)", variant, verb(med), amount(med, lo, hi), where, pText(maxP), note)
 		case !anySig:
-			return fmt.Sprintf("%s frees no internal RAM that the test can tell from noise: %s %s (%s%s)", variant, withInterval(med, lo, hi), where, pText(maxP), note)
+			return fmt.Sprintf("%s: internal RAM freed %s %s, not significant (%s%s)", variant, withInterval(med, lo, hi), where, pText(maxP), note)
 		}
 	}
 	var each []string
@@ -546,9 +553,156 @@ func WriteVerdicts(w io.Writer, s *Summary) error {
 		if l.Flagged {
 			mark = "!"
 		}
-		if _, err := fmt.Fprintf(w, "%s %s%s\n", mark, prefix, l.Text); err != nil {
+		if _, err := fmt.Fprintf(w, "%s %s%s\n", mark, termSafe(prefix), termSafe(l.Text)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// Overview is what one variant on one board came to, with one definition
+// per figure for every output (terminal, report, verdicts): the worst of a
+// figure is over every cell of the variant, and Scenario fields say which
+// scenario (label) it came from.
+type Overview struct {
+	Key  VariantKey
+	Cost *CostResult
+	// Sweep holds the sweep groups by N.
+	Sweep map[int]*GroupResult
+	// SessionsFit is the most sessions open in a sweep group (median over
+	// repetitions); HasSweep says whether there was a sweep.
+	SessionsFit float64
+	HasSweep    bool
+	// MinFree is the least internal_free_min of any cell.
+	MinFree     float64
+	MinFreeScen string
+	HasMinFree  bool
+	// HWM is the least ws_stack_hwm of any cell.
+	HWM     float64
+	HWMScen string
+	HasHWM  bool
+	// Leak is the largest leak_per_cycle group median; LeakSig is set when
+	// some cell's leak interval lies above zero.
+	Leak    *Metric
+	LeakSig bool
+	// Counts are totals over every cell: resets, watchdogs, stack_overflows,
+	// panics, session_failures; CountScen the scenarios they happened in.
+	Counts    map[string]float64
+	CountScen map[string][]string
+	// Failed cells of Cells, and the first one's reason.
+	Failed       int
+	FailedReason string
+	Cells        int
+}
+
+// Overviews returns one Overview per variant and board, in order.
+func Overviews(s *Summary) []Overview {
+	by, order := gatherFigures(s)
+	groups := map[VariantKey]map[int]*GroupResult{}
+	for i := range s.Groups {
+		g := &s.Groups[i]
+		if g.Key.Scenario != "sweep" {
+			continue
+		}
+		vk := g.Key.VariantKey()
+		if groups[vk] == nil {
+			groups[vk] = map[int]*GroupResult{}
+		}
+		groups[vk][g.Key.N] = g
+	}
+	var out []Overview
+	for _, k := range order {
+		v := by[k]
+		o := Overview{Key: k, Cost: v.cost, Sweep: groups[k], SessionsFit: v.sessionsFit, HasSweep: v.hasSweep,
+			MinFree: v.minFree, MinFreeScen: v.minFreeScen, HasMinFree: !math.IsInf(v.minFree, 1),
+			HWM: v.hwm, HWMScen: v.hwmScen, HasHWM: v.hasHWM, Leak: v.leak, LeakSig: v.leakSig,
+			Counts: v.counts, CountScen: v.countScen, Failed: v.failed, FailedReason: v.failedReason, Cells: v.cells}
+		if o.Sweep == nil {
+			o.Sweep = map[int]*GroupResult{}
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// CountWarnings counts every warning of a summary: the run's, every
+// cell's and every fit's (group warnings repeat their cells').
+func CountWarnings(s *Summary) int {
+	n := len(s.Warnings)
+	for _, c := range s.Cells {
+		n += len(c.Warnings)
+	}
+	for _, c := range s.Costs {
+		n += len(c.Warnings)
+	}
+	return n
+}
+
+// WriteVerdictTable writes the verdict rows that compare a variant with
+// its baseline as a Markdown table: internal RAM freed at each N, the
+// fitted costs, and every flagged row.
+func WriteVerdictTable(w io.Writer, s *Summary) error {
+	if _, err := fmt.Fprintf(w, "| board | variant | vs | N | figure | variant | %s | delta | 95%% interval | p | flag |\n|---|---|---|---|---|---|---|---|---|---|---|\n", "baseline"); err != nil {
+		return err
+	}
+	for _, v := range s.Verdicts {
+		if v.Variant == v.Baseline && v.Flag == "" {
+			continue
+		}
+		switch v.Metric {
+		case MetricInternalFreeSteady, MetricFixedCost, MetricPerSessionCost:
+		default:
+			if v.Flag == "" {
+				continue
+			}
+		}
+		n := fmt.Sprint(v.N)
+		if v.N < 0 {
+			n = "all"
+		}
+		interval := ""
+		if !math.IsNaN(float64(v.Lo)) && !math.IsNaN(float64(v.Hi)) {
+			interval = fmt.Sprintf("[%s, %s]", num(float64(v.Lo)), num(float64(v.Hi)))
+		}
+		p := ""
+		if !math.IsNaN(float64(v.P)) {
+			p = fmt.Sprintf("%.2g", float64(v.P))
+		}
+		name := v.Metric
+		if v.Scenario != "" {
+			name += " (" + v.Scenario + ")"
+		}
+		if _, err := fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", verdictMD(v.Board), verdictMD(v.Variant), verdictMD(v.Baseline), n, verdictMD(name),
+			num(float64(v.Value))+" "+v.Unit, num(float64(v.BaselineValue)), num(float64(v.Delta)), interval, p, v.Flag); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func num(v float64) string {
+	if math.IsNaN(v) {
+		return ""
+	}
+	if v == math.Trunc(v) || math.Abs(v) >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// verdictMD keeps a board-supplied name from breaking a Markdown table or
+// a terminal.
+func verdictMD(s string) string {
+	return strings.NewReplacer("|", "\\|", "<", "&lt;", ">", "&gt;").Replace(termSafe(s))
+}
+
+// termSafe replaces control characters (escape sequences, newlines) with
+// '?', so a hostile name cannot drive a terminal.
+func termSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
 }

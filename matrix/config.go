@@ -33,6 +33,17 @@ type File struct {
 	Variants     []Variant  `yaml:"variants" json:"variants"`
 	Scenarios    []Scenario `yaml:"scenarios" json:"scenarios"`
 	Peer         Peer       `yaml:"peer" json:"peer"`
+	// BaselineVariant is the variant every other variant is judged against
+	// (default int, or the first variant when there is no int).
+	BaselineVariant string     `yaml:"baseline_variant" json:"baseline_variant,omitempty"`
+	Thresholds      Thresholds `yaml:"thresholds" json:"thresholds"`
+}
+
+// Thresholds flag figures in verdicts.
+type Thresholds struct {
+	// WSStackHeadroom: a websocket task stack with fewer bytes never used
+	// (ws_stack_hwm) is flagged; default 512.
+	WSStackHeadroom int `yaml:"ws_stack_headroom" json:"ws_stack_headroom"`
 }
 
 // Component is the component under test: which placement behaviour (branch)
@@ -645,6 +656,24 @@ func (f *File) check(name string, root *yaml.Node) error {
 				bad(fmt.Sprintf("variant %q: %s %d is out of range 512..16384", v.Name, c.key, c.v), "variants", i, c.key)
 			}
 		}
+	}
+	switch {
+	case f.BaselineVariant == "" && hasVariant(f.Variants, "int"):
+		f.BaselineVariant = "int"
+	case f.BaselineVariant == "" && len(f.Variants) > 0:
+		f.BaselineVariant = f.Variants[0].Name
+	case f.BaselineVariant != "" && !hasVariant(f.Variants, f.BaselineVariant):
+		var names []string
+		for _, v := range f.Variants {
+			names = append(names, v.Name)
+		}
+		bad(fmt.Sprintf("baseline_variant: %q is not a variant of this matrix (have %s)", f.BaselineVariant, strings.Join(names, ", ")), "baseline_variant")
+	}
+	if f.Thresholds.WSStackHeadroom == 0 {
+		f.Thresholds.WSStackHeadroom = 512
+	}
+	if f.Thresholds.WSStackHeadroom < 0 || f.Thresholds.WSStackHeadroom > 65536 {
+		bad(fmt.Sprintf("thresholds.ws_stack_headroom: %d bytes is out of range 1..65536", f.Thresholds.WSStackHeadroom), "thresholds", "ws_stack_headroom")
 	}
 	if len(f.Scenarios) == 0 {
 		bad("scenarios: at least one scenario is needed", "scenarios")

@@ -47,13 +47,7 @@ func writeRunReport(ctx context.Context, runDir string, stdout, stderr io.Writer
 	if err := charts.WriteReportContext(ctx, runDir, s, charts.Options{Log: stderr}); err != nil {
 		return s, err
 	}
-	warnings := len(s.Warnings)
-	for _, c := range s.Cells {
-		warnings += len(c.Warnings)
-	}
-	fmt.Fprintf(stdout, "%s\n%s\n", filepath.Join(runDir, rundir.SummaryFile), filepath.Join(runDir, rundir.ReportFile))
-	if warnings > 0 {
-		fmt.Fprintf(stderr, "wsbench: %d cells, %d warnings (see the report)\n", len(s.Cells), warnings)
-	}
+	printRunSummary(stdout, s)
+	fmt.Fprintf(stdout, "\nreport:  %s\nsummary: %s\n", filepath.Join(runDir, rundir.ReportFile), filepath.Join(runDir, rundir.SummaryFile))
 	return s, nil
 }

@@ -242,7 +242,7 @@ Exit status:
 			if err := charts.WriteReport(dir, s); err != nil {
 				return fmt.Errorf("report: %w", err)
 			}
-			printSummaryTable(out, s)
+			printRunSummary(out, s)
 			fmt.Fprintf(out, "\nreport:  %s\nsummary: %s\n", filepath.Join(dir, rundir.ReportFile), filepath.Join(dir, rundir.SummaryFile))
 			return errors.Join(runErr, failedErr)
 		},

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"text/tabwriter"
 
@@ -10,90 +11,61 @@ import (
 	"github.com/wsbench/wsbench/internal/termsafe"
 )
 
-// variantRow gathers what the terminal table says about one variant on one
-// board: its fit across N, its sweep groups by N, and the worst of every
-// group's health figures.
-type variantRow struct {
-	key   analysis.VariantKey
-	cost  *analysis.CostResult
-	sweep map[int]*analysis.GroupResult
-	worst map[string]float64 // the smallest or largest of a figure over the variant's groups
-	leak  *analysis.Metric   // the largest leak per cycle of its churn groups
-	// leakSig: some cell's leak interval excludes zero (a group median has
-	// no such flag of its own).
-	leakSig bool
-	hasHWM  bool
+// printRunSummary prints what `run` and `report` print after the analysis:
+// the verdict lines, the table and the warning count, the same for both.
+func printRunSummary(w io.Writer, s *analysis.Summary) {
+	if len(s.VerdictLines) > 0 {
+		fmt.Fprintf(w, "\nverdicts against %s (! marks a figure past its threshold; ws stack headroom threshold %.0f B):\n", s.Judgement.Baseline, s.Judgement.WSStackHeadroom)
+		analysis.WriteVerdicts(w, s)
+	}
+	printSummaryTable(w, s)
+	if n := analysis.CountWarnings(s); n > 0 {
+		first := ""
+		switch {
+		case len(s.Warnings) > 0:
+			first = s.Warnings[0]
+		default:
+			for _, c := range s.Cells {
+				if len(c.Warnings) > 0 {
+					first = c.ID + ": " + c.Warnings[0]
+					break
+				}
+			}
+		}
+		fmt.Fprintf(w, "\n%d warnings (run, cells and fits; all in summary.json and the report), e.g.: %s\n", n, first)
+	}
 }
 
 // printSummaryTable prints the short table of a run: per variant, the
-// internal RAM cost per TLS session, steady free internal RAM at every swept
-// N, and whatever broke (the smallest headroom, a leak, resets, watchdogs,
-// stack overflows).
+// fitted one-time (client) and per-TLS-session internal costs, steady free
+// internal RAM at every swept N (N=0 measured), and whatever broke (each the
+// worst over every cell of the variant, as in the verdicts).
 func printSummaryTable(w io.Writer, s *analysis.Summary) {
-	var rows []*variantRow
-	byKey := map[analysis.VariantKey]*variantRow{}
-	row := func(k analysis.VariantKey) *variantRow {
-		r := byKey[k]
-		if r == nil {
-			r = &variantRow{key: k, sweep: map[int]*analysis.GroupResult{}, worst: map[string]float64{}}
-			byKey[k] = r
-			rows = append(rows, r)
-		}
-		return r
-	}
+	ovs := analysis.Overviews(s)
 	nset := map[int]bool{}
-	for i := range s.Groups {
-		g := &s.Groups[i]
-		r := row(g.Key.VariantKey())
-		if g.Key.Scenario == "sweep" {
-			r.sweep[g.Key.N] = g
-			nset[g.Key.N] = true
-		}
-		for _, name := range []string{analysis.MetricInternalFreeMin, analysis.MetricWSStackHWM} {
-			if m, ok := g.Metric(name); ok {
-				if v, seen := r.worst[name]; !seen || m.Value < v {
-					r.worst[name] = m.Value
-				}
-				if name == analysis.MetricWSStackHWM {
-					r.hasHWM = true
-				}
-			}
-		}
-		for _, name := range []string{analysis.MetricResets, analysis.MetricWatchdogs, analysis.MetricStackOverflows, analysis.MetricSessionsOpen} {
-			if m, ok := g.Metric(name); ok {
-				r.worst[name] = max(r.worst[name], m.Value)
-			}
-		}
-		if m, ok := g.Metric(analysis.MetricLeakPerCycle); ok && (r.leak == nil || m.Value > r.leak.Value) {
-			r.leak = &m
+	for _, o := range ovs {
+		for n := range o.Sweep {
+			nset[n] = true
 		}
 	}
-	for i := range s.Costs {
-		row(s.Costs[i].Variant).cost = &s.Costs[i]
-	}
-	for i := range s.Cells {
-		if m, ok := s.Cells[i].Metric(analysis.MetricLeakPerCycle); ok && m.Significant != nil && *m.Significant && m.Value > 0 {
-			row(s.Cells[i].Key.VariantKey()).leakSig = true
-		}
-	}
-	sort.SliceStable(rows, func(i, j int) bool {
-		a, b := rows[i].key, rows[j].key
-		if a.Board != b.Board {
-			return a.Board < b.Board
-		}
-		return a.Variant < b.Variant
-	})
-	// The steady free columns are every swept N: the point of a sweep is
-	// where internal RAM runs out.
 	var ns []int
 	for n := range nset {
 		ns = append(ns, n)
 	}
 	sort.Ints(ns)
 
-	kb := func(v float64) string { return fmt.Sprintf("%.1f KB", v/1024) }
+	kb := func(v float64) string { return fmt.Sprintf("%.1f KiB", v/1024) }
+	ci := func(m analysis.Metric) string {
+		if !m.HasInterval() {
+			return kb(m.Value)
+		}
+		if math.Abs(m.Value) < 1024 {
+			return fmt.Sprintf("%.0f B [%.0f, %.0f]", m.Value, float64(m.Lo), float64(m.Hi))
+		}
+		return fmt.Sprintf("%.1f [%.1f, %.1f] KiB", m.Value/1024, float64(m.Lo)/1024, float64(m.Hi)/1024)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	head := "\nboard\tvariant\tper-session internal\tfixed"
+	head := "\nboard\tvariant\tone-time (client)\tper TLS session"
 	for i, n := range ns {
 		if i == 0 {
 			head += fmt.Sprintf("\tsteady free n=%d", n)
@@ -101,62 +73,64 @@ func printSummaryTable(w io.Writer, s *analysis.Summary) {
 			head += fmt.Sprintf("\tn=%d", n)
 		}
 	}
-	fmt.Fprintln(tw, head+"\tmost sessions\tmin free\tws stack hwm\tleak/cycle\tresets\twatchdogs\toverflows\t")
-	for _, r := range rows {
-		costStr, fixedStr := "-", "-"
-		if r.cost != nil {
-			if m, ok := r.cost.Metric(analysis.MetricPerSessionCost); ok {
-				costStr = kb(m.Value)
-				if m.HasInterval() {
-					costStr = fmt.Sprintf("%.1f ± %.1f KB", m.Value/1024, (float64(m.Hi)-float64(m.Lo))/2/1024)
-				}
+	fmt.Fprintln(tw, head+"\tmost sessions\tlowest free\tws stack headroom\tleak/cycle\tresets\twatchdogs\toverflows\t")
+	for _, o := range ovs {
+		fixedStr, costStr := "-", "-"
+		if o.Cost != nil {
+			if m, ok := o.Cost.Metric(analysis.MetricFixedCost); ok {
+				fixedStr = ci(m)
 			}
-			if m, ok := r.cost.Metric(analysis.MetricFixedCost); ok {
-				fixedStr = kb(m.Value)
+			if m, ok := o.Cost.Metric(analysis.MetricPerSessionCost); ok {
+				costStr = ci(m)
 			}
 		}
-		board := r.key.Board
+		board := o.Key.Board
 		// Emulated and real boards' figures say so (virtual is the default).
 		if k := s.BoardKinds[board]; k != "" && k != analysis.BoardKindVirtual {
 			board += " [" + k + "]"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t", termsafe.String(board), r.key.Variant, costStr, fixedStr)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t", termsafe.String(board), termsafe.String(o.Key.Variant), fixedStr, costStr)
 		for _, n := range ns {
-			if g := r.sweep[n]; g != nil {
-				// A group without a steady figure (its cells failed) shows "-", not "0.0 KB".
-				if m, ok := g.Metric(analysis.MetricInternalFreeSteady); ok {
-					fmt.Fprintf(tw, "%s\t", kb(m.Value))
-				} else {
-					fmt.Fprint(tw, "-\t")
-				}
+			g := o.Sweep[n]
+			// A group without a steady figure (its cells failed) shows "-", not "0.0 KiB".
+			if m, ok := steady(g); ok {
+				fmt.Fprintf(tw, "%s\t", kb(m.Value))
 			} else {
 				fmt.Fprint(tw, "-\t")
 			}
 		}
 		sessions := "-"
-		if len(r.sweep) > 0 {
-			sessions = fmt.Sprintf("%.0f", r.worst[analysis.MetricSessionsOpen])
+		if o.HasSweep {
+			sessions = fmt.Sprintf("%.0f", o.SessionsFit)
 		}
 		minFree := "-"
-		if v, ok := r.worst[analysis.MetricInternalFreeMin]; ok {
-			minFree = kb(v)
+		if o.HasMinFree {
+			minFree = kb(o.MinFree)
 		}
 		hwm := "-"
-		if r.hasHWM {
-			hwm = fmt.Sprintf("%.0f B", r.worst[analysis.MetricWSStackHWM])
+		if o.HasHWM {
+			hwm = fmt.Sprintf("%.0f B", o.HWM)
+			if o.HWM < s.Judgement.WSStackHeadroom {
+				hwm += " !"
+			}
 		}
 		leak := "-"
-		if r.leak != nil {
-			leak = fmt.Sprintf("%.0f B ~", r.leak.Value)
-			if r.leakSig {
-				leak = fmt.Sprintf("%.0f B (!)", r.leak.Value)
+		if o.Leak != nil {
+			leak = fmt.Sprintf("%.0f B ~", o.Leak.Value)
+			if o.LeakSig {
+				leak = fmt.Sprintf("%.0f B (!)", o.Leak.Value)
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.0f\t\n", sessions, minFree, hwm, leak,
-			r.worst[analysis.MetricResets], r.worst[analysis.MetricWatchdogs], r.worst[analysis.MetricStackOverflows])
+			o.Counts[analysis.MetricResets], o.Counts[analysis.MetricWatchdogs], o.Counts[analysis.MetricStackOverflows])
 	}
 	tw.Flush()
-	if len(s.Warnings) > 0 {
-		fmt.Fprintf(w, "\n%d warnings (see summary.json), e.g.: %s\n", len(s.Warnings), termsafe.String(s.Warnings[0]))
+	fmt.Fprintf(w, "(one-time and per-session: fit of free = b0 - one-time*1[n>=1] - per-session*n with 95%% intervals; steady free: median over repetitions, n=0 measured; lowest free, headroom and counts: worst or total over every cell)\n")
+}
+
+func steady(g *analysis.GroupResult) (analysis.Metric, bool) {
+	if g == nil {
+		return analysis.Metric{}, false
 	}
+	return g.Metric(analysis.MetricInternalFreeSteady)
 }
