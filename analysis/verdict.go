@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/wsbench/wsbench/analysis/stats"
+	"github.com/wsbench/wsbench/internal/termsafe"
 	"github.com/wsbench/wsbench/rundir"
 )
 
@@ -57,7 +58,7 @@ type Verdict struct {
 	Hi            Float   `json:"ci_high"`
 	P             Float   `json:"p"`
 	Unit          string  `json:"unit"`
-	Flag          string  `json:"flag,omitempty"`
+	Flag          string  `json:"flag"`
 	Threshold     float64 `json:"threshold,omitempty"`
 }
 
@@ -381,11 +382,12 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 	} {
 		r := row(-1, strings.Join(v.countScen[c.metric], ","), c.metric, UnitCount)
 		r.Value, r.BaselineValue, r.Delta = Float(v.counts[c.metric]), Float(base.counts[c.metric]), Float(v.counts[c.metric]-base.counts[c.metric])
+		// Sessions that fail for want of memory at large N are what a sweep
+		// looks for: flagged only when more fail than with the baseline.
+		if v.counts[c.metric] > 0 && (c.metric != MetricSessionFailures || v.counts[c.metric] > base.counts[c.metric]) {
+			r.Flag, flagged = FlagNonZero, true
+		}
 		if v.counts[c.metric] > 0 {
-			r.Flag = FlagNonZero
-			if c.metric != MetricSessionFailures {
-				flagged = true
-			}
 			txt := fmt.Sprintf("%g %s", v.counts[c.metric], plural(c.what, v.counts[c.metric]))
 			txt += " (" + strings.Join(v.countScen[c.metric], ", ")
 			if !self {
@@ -696,13 +698,5 @@ func verdictMD(s string) string {
 	return strings.NewReplacer("|", "\\|", "<", "&lt;", ">", "&gt;").Replace(termSafe(s))
 }
 
-// termSafe replaces control characters (escape sequences, newlines) with
-// '?', so a hostile name cannot drive a terminal.
-func termSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return '?'
-		}
-		return r
-	}, s)
-}
+// termSafe makes a board-supplied string safe for a terminal.
+func termSafe(s string) string { return termsafe.String(s) }

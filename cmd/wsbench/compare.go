@@ -23,7 +23,7 @@ func newCompareCmd() *cobra.Command {
 	var alpha float64
 	var allowFailed bool
 	cmd := &cobra.Command{
-		Use:   "compare BASE PR",
+		Use:   "compare BASE PR | compare RUN",
 		Short: "Compare two runs (e.g. main and a PR branch) and gate on thresholds",
 		Long: `Compare two runs cell group by cell group: base and PR medians in one
 unit per table, the change absolute and relative, the Mann-Whitney U
@@ -45,9 +45,17 @@ Exit status:
   1  FAIL: a gate failed, or cells fail in the PR that did not in the base
      (--allow-failed-cells: reported, not failed), or gates were given and
      no cell group of BASE matches one of PR
-  2  usage or input error (bad flag or gate, unreadable run)`,
-		Args: cobra.ExactArgs(2),
+  2  usage or input error (bad flag or gate, unreadable run)
+
+With one run, compare judges its variants against its baseline variant
+(the matrix's baseline_variant, default int): the verdict lines and a
+Markdown table of internal RAM freed per N and the fitted costs, with 95%
+intervals and Mann-Whitney p (exit 0; gates apply to two runs).`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				return compareVariants(cmd.Context(), cmd.OutOrStdout(), args[0])
+			}
 			th := analysis.DefaultThresholds()
 			if cmd.Flags().Changed("alpha") {
 				if !(alpha > 0 && alpha < 1) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -133,4 +134,26 @@ func steady(g *analysis.GroupResult) (analysis.Metric, bool) {
 		return analysis.Metric{}, false
 	}
 	return g.Metric(analysis.MetricInternalFreeSteady)
+}
+
+// compareVariants is `wsbench compare RUN`: the run's variants judged
+// against its baseline variant.
+func compareVariants(ctx context.Context, w io.Writer, arg string) error {
+	s, _, err := loadSummary(ctx, arg)
+	if err != nil {
+		return err
+	}
+	if s.Verdicts == nil {
+		// A summary.json from before verdicts: judge it now, with the defaults.
+		if s.Judgement.Baseline == "" {
+			s.Judgement = analysis.Judgement{Baseline: analysis.DefaultBaselineVariant, WSStackHeadroom: analysis.DefaultWSStackHeadroom, Alpha: 0.05}
+		}
+		s.Verdicts, s.VerdictLines = analysis.Judge(s, s.Judgement)
+	}
+	fmt.Fprintf(w, "# %s: variants against %s\n\n", termsafe.String(arg), termsafe.String(s.Judgement.Baseline))
+	if err := analysis.WriteVerdicts(w, s); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	return analysis.WriteVerdictTable(w, s)
 }

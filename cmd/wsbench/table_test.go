@@ -35,11 +35,11 @@ func TestSummaryTable(t *testing.T) {
 	var b bytes.Buffer
 	printSummaryTable(&b, s)
 	out := b.String()
-	lines := strings.Split(strings.TrimSpace(out), "\n")
+	lines := tableLines(out)
 	if len(lines) != 3 {
 		t.Fatalf("want a header and two variant rows:\n%s", out)
 	}
-	for _, want := range []string{"steady free n=1", "n=4", "32.0 ± 1.0 KB", "150.0 KB", "54.0 KB", "68 B (!)"} {
+	for _, want := range []string{"steady free n=1", "n=4", "32.0 [31.0, 33.0] KiB", "150.0 KiB", "54.0 KiB", "68 B (!)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
@@ -65,14 +65,26 @@ func TestSummaryTableShowsNoFigureForFailedGroups(t *testing.T) {
 			s := &analysis.Summary{Groups: []analysis.GroupResult{{Key: analysis.Key{Board: "s3", Variant: "both-ext", Scenario: "sweep", N: 1}, Metrics: tt.metrics}}}
 			var b bytes.Buffer
 			printSummaryTable(&b, s)
-			lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+			lines := tableLines(b.String())
 			if len(lines) != 2 {
 				t.Fatalf("want a header and one row:\n%s", b.String())
 			}
-			// Fields: board, variant, per-session, fixed, steady free n=1 ("150.0 KB" is two), ...
+			// Fields: board, variant, one-time, per-session, steady free n=1 ("150.0 KiB" is two), ...
 			if f := strings.Fields(lines[1]); len(f) < 5 || f[4] != tt.want {
 				t.Errorf("steady free n=1 column: row %q, want %q", lines[1], tt.want)
 			}
 		})
 	}
+}
+
+// tableLines returns the header and rows of a printed table, without its
+// closing note.
+func tableLines(out string) []string {
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasPrefix(l, "(") {
+			lines = append(lines, l)
+		}
+	}
+	return lines
 }
