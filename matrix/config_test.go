@@ -15,8 +15,8 @@ func TestDefaultMatrix(t *testing.T) {
 	for _, c := range cells {
 		count[c.Label]++
 	}
-	// 4 variants x 6 N x 3 repetitions; churn on 4 variants x 3; handler modes on one variant x 3.
-	want := map[string]int{"sweep": 72, "churn": 12, "handler-inline": 3, "handler-queued": 3}
+	// 4 variants x 6 N x 6 repetitions; churn on 4 variants x 6; handler modes on one variant x 6.
+	want := map[string]int{"sweep": 144, "churn": 24, "handler-inline": 6, "handler-queued": 6}
 	for k, v := range want {
 		if count[k] != v {
 			t.Errorf("%s: %d cells, want %d", k, count[k], v)
