@@ -136,3 +136,34 @@ func TestVariantFiles(t *testing.T) {
 		}
 	}
 }
+
+// The QEMU layer (idf.QEMUDefaults, added after the variant's) switches the
+// network to open_eth, AES/SHA to software and PSRAM to quad, and leaves
+// every option Hello reports as the variant set it: variants built for QEMU
+// differ from each other only in placement, and pass CheckHello.
+func TestQEMUDefaultsLayer(t *testing.T) {
+	q := map[string]string{}
+	readDefaults(t, idf.QEMUDefaults, q)
+	for k, want := range map[string]string{
+		"WSBENCH_NET_OPENETH": "y", "WSBENCH_NET_WIFI": "n", "ETH_USE_OPENETH": "y",
+		"MBEDTLS_HARDWARE_AES": "n", "MBEDTLS_HARDWARE_SHA": "n",
+		"SPIRAM_MODE_QUAD": "y", "SPIRAM_MODE_OCT": "n",
+	} {
+		if q[k] != want {
+			t.Errorf("%s: CONFIG_%s=%q, want %q", idf.QEMUDefaults, k, q[k], want)
+		}
+	}
+	for _, target := range idf.Targets() {
+		for _, name := range idf.Variants() {
+			chip, emu := map[string]string{}, map[string]string{}
+			for _, f := range []string{"sdkconfig.defaults", "sdkconfig.defaults." + target, "variants/" + name + ".defaults"} {
+				readDefaults(t, f, chip)
+				readDefaults(t, f, emu)
+			}
+			readDefaults(t, idf.QEMUDefaults, emu)
+			if got, want := optionsOf(t, emu), optionsOf(t, chip); got != want {
+				t.Errorf("%s/%s: the QEMU layer changes what Hello reports\n got %+v\nwant %+v", target, name, got, want)
+			}
+		}
+	}
+}

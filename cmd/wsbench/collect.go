@@ -74,7 +74,7 @@ unless --quiet.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&port, "port", "", "serial port (/dev/ttyUSB0, /dev/pts/N), auto, or rfc2217://host:port")
+	f.StringVar(&port, "port", "", "serial port (/dev/ttyUSB0, /dev/pts/N), auto, rfc2217://host:port, or an emulator's console socket (tcp://host:port, unix:PATH)")
 	f.IntVar(&baud, "baud", collector.DefaultBaud, "baud rate")
 	f.StringVar(&out, "out", "", "capture directory to create")
 	f.DurationVar(&duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
