@@ -57,6 +57,10 @@ type Tool struct {
 	Output io.Writer
 }
 
+// Locate returns the path of idf.py, or an error wrapping ErrNoIDF that
+// says how to install or find it.
+func (t Tool) Locate() (string, error) { return t.locate() }
+
 // locate returns the path of idf.py.
 func (t Tool) locate() (string, error) {
 	if t.IDFPy != "" {

@@ -112,13 +112,13 @@ func New(cfg Config) (*Board, error) {
 func VariantName(o wire.Options) string {
 	switch {
 	case o.WSTaskStackInExtRAM && o.WSAllocInExtRAM:
-		return "stack+alloc-ext"
+		return "both-ext"
 	case o.WSTaskStackInExtRAM:
 		return "stack-ext"
 	case o.WSAllocInExtRAM:
 		return "alloc-ext"
 	}
-	return "idf-default"
+	return "int"
 }
 
 // Profile returns the board's profile.

@@ -143,6 +143,9 @@ func loadSummary(ctx context.Context, arg string) (*analysis.Summary, string, er
 		return s, "", err
 	}
 	if _, err := os.Stat(filepath.Join(arg, rundir.CellsDir)); errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(filepath.Join(arg, rundir.SummaryFile)); serr != nil {
+			return nil, "", checkRunDir(arg)
+		}
 		s, err := analysis.ReadSummary(arg)
 		return s, "", err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,10 +37,14 @@ event, run_start, run_end, heap_detail, owners, reply, console, watchdog,
 panic, stack_overflow, brownout, reset, note) and the common fields host_ns,
 offset and segment.
 
---rebuild DIR writes DIR/records.msgp again from DIR/raw.bin (and raw.idx),
-for a capture directory or a cell whose records.msgp was cut or damaged;
-the old file is kept as records.msgp.damaged-<time>. Then 'wsbench report'
-analyses the cell again.`,
+--rebuild DIR (or DIR/raw.bin) writes DIR/records.msgp again from
+DIR/raw.bin (and raw.idx), for a capture directory or a cell whose
+records.msgp was cut or damaged; an old file that differs is kept as
+records.msgp.damaged-<time>, an intact one is left as it is. Then
+'wsbench report' analyses the cell again.
+
+Anything else (summary.json, cell.json, a matrix) is refused: decode reads
+captures only.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if rebuild {
@@ -54,6 +59,9 @@ analyses the cell again.`,
 }
 
 func runDecode(stdout, stderr io.Writer, path string, asJSON bool) error {
+	if err := refuseNonCapture(path); err != nil {
+		return err
+	}
 	isRecords, err := isRecordStream(path)
 	if err != nil {
 		return err
@@ -113,6 +121,33 @@ func runDecode(stdout, stderr io.Writer, path string, asJSON bool) error {
 	return printErr
 }
 
+// refuseNonCapture rejects a directory and the JSON and YAML files of a
+// run, which decode would otherwise print as console text.
+func refuseNonCapture(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	hint := fmt.Sprintf("decode reads a capture: %s or %s", rundir.RawFile, rundir.RecordsFile)
+	if fi.IsDir() {
+		return fmt.Errorf("%s is a directory: %s, e.g. %s", path, hint, filepath.Join(path, rundir.RawFile))
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json", ".yaml", ".yml", ".html", ".md", ".xml":
+		return fmt.Errorf("%s is not a capture (%s file): %s, e.g. results/RUN/cells/CELL/%s", path, filepath.Ext(path), hint, rundir.RawFile)
+	}
+	if strings.HasSuffix(path, ".bin") || strings.HasSuffix(path, ".msgp") || fi.Size() > 16<<20 {
+		return nil
+	}
+	// Another name: refuse a file that is one JSON document, which no
+	// board sends.
+	b, err := os.ReadFile(path)
+	if t := bytes.TrimSpace(b); err == nil && len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(t) {
+		return fmt.Errorf("%s is JSON, not a capture: %s", path, hint)
+	}
+	return nil
+}
+
 // isRecordStream tells a records.msgp from a raw capture: by name, else by
 // whether the file starts like a record envelope (a 5-element array whose
 // first element is a known record type) and its first record reads.
@@ -143,9 +178,18 @@ func isRecordStream(path string) (bool, error) {
 // keeping the old one beside it: raw bytes are the capture, records are
 // derived from them and can always be derived again.
 func rebuildRecords(w io.Writer, dir string) error {
+	// The raw capture or the records file itself names its directory.
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		switch filepath.Base(dir) {
+		case rundir.RawFile, rundir.RecordsFile:
+			dir = filepath.Dir(dir)
+		default:
+			return fmt.Errorf("rebuild %s: give the capture directory (it holds %s) or its %s", dir, rundir.RawFile, rundir.RawFile)
+		}
+	}
 	raw := filepath.Join(dir, rundir.RawFile)
 	if _, err := os.Stat(raw); err != nil {
-		return fmt.Errorf("rebuild %s: %w", dir, err)
+		return fmt.Errorf("rebuild %s: no raw capture to rebuild from: %w", dir, err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+rundir.RecordsFile+".*")
 	if err != nil {
@@ -177,6 +221,10 @@ func rebuildRecords(w io.Writer, dir string) error {
 		return fmt.Errorf("rebuild %s: %w", dir, err)
 	}
 	old := filepath.Join(dir, rundir.RecordsFile)
+	if same, err := sameContent(old, tmp.Name()); err == nil && same {
+		fmt.Fprintf(w, "%s is intact: it is what %s decodes to, byte for byte; nothing to do\n", old, raw)
+		return nil
+	}
 	if _, err := os.Stat(old); err == nil {
 		kept := old + ".damaged-" + time.Now().UTC().Format("20060102T150405")
 		if err := os.Rename(old, kept); err != nil {
@@ -192,4 +240,17 @@ func rebuildRecords(w io.Writer, dir string) error {
 	}
 	fmt.Fprintf(w, "wrote %d records to %s\n", n, old)
 	return nil
+}
+
+// sameContent reports whether two files hold the same bytes.
+func sameContent(a, b string) (bool, error) {
+	x, err := os.ReadFile(a)
+	if err != nil {
+		return false, err
+	}
+	y, err := os.ReadFile(b)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(x, y), nil
 }

@@ -37,6 +37,9 @@ runs "npm ci" where package-lock.json is.`,
 // writeRunReport analyses runDir and writes summary.json and report.html.
 // The matrix runner calls it at the end of a run.
 func writeRunReport(ctx context.Context, runDir string, stdout, stderr io.Writer) (*analysis.Summary, error) {
+	if err := checkRunDir(runDir); err != nil {
+		return nil, err
+	}
 	s, err := analysis.AnalyzeRun(ctx, runDir)
 	if err != nil {
 		return nil, err

@@ -92,6 +92,9 @@ Exit status:
 			if err := matrix.CheckQEMU(f); err != nil {
 				return err
 			}
+			if err := matrix.CheckHardware(f, hw.Tool); err != nil {
+				return err
+			}
 			var shardIdx [2]int
 			if shard != "" {
 				i, n, err := matrix.ParseShard(shard)
@@ -259,6 +262,7 @@ Exit status:
 	cmd.Flags().StringVar(&branch, "branch", "", "override the matrix's component branch label (shown in reports and compare)")
 	cmd.Flags().StringVar(&wifiSSID, "wifi-ssid", os.Getenv("WSBENCH_WIFI_SSID"), "Wi-Fi network real boards join (the password comes from $WSBENCH_WIFI_PASS, never from a flag)")
 	cmd.Flags().StringVar(&hw.Project, "project", "firmware", "ESP-IDF project of the firmware (hardware boards)")
+	cmd.Flags().StringVar(&hw.Tool.IDFPy, "idf-py", "", "idf.py to run for hardware boards (default: from PATH, then $IDF_PATH/tools)")
 	cmd.Flags().StringVar(&hw.ComponentPath, "component-path", "", "local checkout of esp_websocket_client to build against (hardware boards), e.g. a PR branch")
 	return cmd
 }
