@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"strings"
 	"testing"
 
 	"github.com/wsbench/wsbench/analysis"
@@ -125,5 +127,59 @@ func TestChartOptionsHaveNumericLineHeights(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestComparisonLeavesFailedCellsOutAndTellsBaseFromPR: a PR variant whose
+// cells failed is not drawn (its figures are not measurements) and the
+// caption says so with the reason; base and PR of one variant get
+// different colours, so identical lines stay told apart.
+func TestComparisonLeavesFailedCellsOutAndTellsBaseFromPR(t *testing.T) {
+	nan := analysis.Float(math.NaN())
+	summary := func(failBoth bool) *analysis.Summary {
+		s := &analysis.Summary{}
+		for _, v := range []string{"int", "both-ext"} {
+			for _, n := range []int{1, 4} {
+				k := analysis.Key{Board: "s3", Variant: v, Scenario: "sweep", N: n}
+				c := analysis.CellResult{ID: fmt.Sprintf("%s-%d", v, n), Key: k, Rep: 1, Status: "ok"}
+				if v == "both-ext" && failBoth {
+					c.Status, c.Reason = "failed", "esp_websocket_client_init returned NULL"
+				}
+				s.Cells = append(s.Cells, c)
+				free := 150000.0 - 30000*float64(n)
+				s.Groups = append(s.Groups, analysis.GroupResult{Key: k, Metrics: []analysis.Metric{
+					{Name: analysis.MetricInternalFreeSteady, Unit: "B", Value: free, Values: []float64{free}, N: 1, Lo: nan, Hi: nan}}})
+			}
+		}
+		return s
+	}
+	cs, err := comparisonCharts(context.Background(), "", "", summary(false), summary(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steady *Chart
+	for i := range cs {
+		if cs[i].ID == "cmp-steady" {
+			steady = &cs[i]
+		}
+	}
+	if steady == nil {
+		t.Fatal("no cmp-steady chart")
+	}
+	colour := map[string]string{}
+	series, _ := steady.Option["series"].([]any)
+	for _, x := range series {
+		s := x.(map[string]any)
+		name, _ := s["name"].(string)
+		colour[name], _ = s["color"].(string)
+	}
+	if _, drawn := colour["both-ext PR"]; drawn {
+		t.Errorf("the failed PR variant is drawn: %v", colour)
+	}
+	if colour["int base"] == "" || colour["int base"] == colour["int PR"] {
+		t.Errorf("base and PR of int share a colour: %v", colour)
+	}
+	if !strings.Contains(steady.Caption, "both-ext PR: 2 failed cell(s) not drawn (esp_websocket_client_init returned NULL)") {
+		t.Errorf("caption does not say what is left out: %q", steady.Caption)
 	}
 }

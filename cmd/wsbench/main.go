@@ -51,6 +51,16 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "wsbench",
 		Short:         "Measure where an ESP32 firmware's internal RAM goes under concurrent TLS sessions",
+		Long: `Measure where an ESP32 firmware's internal RAM goes under concurrent TLS sessions.
+
+Exit status (every command):
+  0    success
+  1    the measurement says no: 'run' had failed cells (unless
+       --allow-failed-cells), 'compare' failed a gate or found cells that
+       newly fail; the output says which, PASS or FAIL first
+  2    usage, input or set-up error (bad flag, matrix or gate, unreadable
+       file, missing tool)
+  130  interrupted ('run --resume' continues)`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
