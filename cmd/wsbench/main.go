@@ -49,8 +49,8 @@ func exitCode(err error) int {
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "wsbench",
-		Short:         "Measure where an ESP32 firmware's internal RAM goes under concurrent TLS sessions",
+		Use:   "wsbench",
+		Short: "Measure where an ESP32 firmware's internal RAM goes under concurrent TLS sessions",
 		Long: `Measure where an ESP32 firmware's internal RAM goes under concurrent TLS sessions.
 
 Exit status (every command):
