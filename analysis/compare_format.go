@@ -202,6 +202,9 @@ func (c *Comparison) Headline() string {
 		}
 		parts = append(parts, s)
 	}
+	if old := len(c.FailedCells) - c.NewlyFailing(); old > 0 {
+		parts = append(parts, fmt.Sprintf("%d cell group(s) have failed cells in the base as well (not new, listed below)", old))
+	}
 	switch {
 	case len(c.Gates) == 0:
 		parts = append(parts, "no gates set (--fail-on): the figures are informational")

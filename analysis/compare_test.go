@@ -402,6 +402,9 @@ func TestExitStatusAndJUnitAgree(t *testing.T) {
 			if h := c.Headline(); strings.HasPrefix(h, "FAIL") != c.Failed() || !strings.HasPrefix(h, "FAIL") && !strings.HasPrefix(h, "PASS") {
 				t.Errorf("headline %q, failed %v", h, c.Failed())
 			}
+			if h := c.Headline(); len(c.FailedCells) > c.NewlyFailing() && !strings.Contains(h, "failed cells in the base as well") {
+				t.Errorf("headline %q does not mention the failures both runs share", h)
+			}
 			var ju bytes.Buffer
 			if err := analysis.WriteJUnit(&ju, c); err != nil {
 				t.Fatal(err)
