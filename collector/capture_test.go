@@ -207,7 +207,7 @@ func TestCaptureSurvivesPortVanishing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Stop()
+	defer stopWithin(t, c, 30*time.Second)
 	op.mu.Lock()
 	op.tries = 0
 	op.mu.Unlock()
@@ -301,8 +301,7 @@ func TestFileSourceCaptureMatchesDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-c.Done()
-	st, err := c.Wait()
+	st, err := waitEnded(t, c, 30*time.Second)
 	if err != nil || st.Bytes != int64(len(data)) || st.Segments != 2 {
 		t.Fatalf("stats %+v, err %v", st, err)
 	}
@@ -335,7 +334,7 @@ func FuzzCapture(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.Wait(); err != nil {
+		if _, err := waitEnded(t, c, 30*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		raw, err := os.ReadFile(filepath.Join(dir, rundir.RawFile))

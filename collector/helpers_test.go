@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
+	"github.com/wsbench/wsbench/internal/pty"
 	"github.com/wsbench/wsbench/record"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/wire"
@@ -54,16 +54,52 @@ func hello(reason uint8) *wire.Hello {
 		IDFVersion: "v5.3.1", AppName: "wsbench", Component: "espressif/esp_websocket_client", ResetReason: reason}
 }
 
-// ptyOpener returns an opener of the slave side of a new pty and its master.
+// ptyIOLimit bounds every read and write of a test on a pty master: a
+// capture that stopped reading makes the test fail, not hang.
+const ptyIOLimit = time.Minute
+
+// newPTY opens a pty (raw, non-blocking: internal/pty) and returns its master
+// and the path of its slave, for a capture to open. The test keeps the slave
+// open so the master never sees a hang-up while the capture reopens it. Every
+// read and write on the master fails once ptyIOLimit has passed.
 func newPTY(t *testing.T) (master *os.File, slaveName string) {
 	t.Helper()
 	m, s, err := pty.Open()
 	if err != nil {
 		t.Skipf("no pty: %v", err)
 	}
-	name := s.Name()
 	t.Cleanup(func() { m.Close(); s.Close() })
-	return m, name
+	if err := m.SetDeadline(time.Now().Add(ptyIOLimit)); err != nil {
+		t.Fatalf("pty master deadline: %v", err)
+	}
+	return m, s.Name()
+}
+
+// waitEnded waits, at most d, for c to end by itself (a file source at
+// EOF), and returns what Wait returns.
+func waitEnded(t *testing.T, c *Capture, d time.Duration) (Stats, error) {
+	t.Helper()
+	select {
+	case <-c.Done():
+	case <-time.After(d):
+		t.Fatalf("capture still running after %v", d)
+	}
+	return c.Wait()
+}
+
+// stopWithin stops c and fails the test if that takes more than d.
+func stopWithin(t *testing.T, c *Capture, d time.Duration) {
+	t.Helper()
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		c.Stop()
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(d):
+		t.Errorf("capture Stop did not return within %v", d)
+	}
 }
 
 // readAll reads records.msgp of a capture directory.
@@ -173,6 +209,14 @@ func startCapture(t *testing.T, open Opener, dir string, onRecord func(record.Re
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Stop() })
+	t.Cleanup(func() { stopWithin(t, c, 30*time.Second) })
 	return c
+}
+
+// write writes b to a pty master (bounded by newPTY's deadline).
+func write(t *testing.T, w io.Writer, b []byte) {
+	t.Helper()
+	if _, err := w.Write(b); err != nil {
+		t.Fatalf("board side: write %d bytes: %v", len(b), err)
+	}
 }

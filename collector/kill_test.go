@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,7 +29,13 @@ func TestHelperCaptureProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "started"), nil, 0o644)
-	c.Wait() // until killed
+	// Until killed; the parent kills it within seconds, and Pdeathsig if
+	// the parent dies. The limit keeps an orphan from running for ever.
+	select {
+	case <-c.Done():
+	case <-time.After(2 * time.Minute):
+		t.Fatal("helper capture process not killed within 2 minutes")
+	}
 }
 
 func TestKilledCaptureLeavesReadableFiles(t *testing.T) {
@@ -36,13 +44,34 @@ func TestKilledCaptureLeavesReadableFiles(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperCaptureProcess$")
 	cmd.Env = append(os.Environ(), "WSBENCH_HELPER_DIR="+dir, "WSBENCH_HELPER_PORT="+slave)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with this test binary
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	exited := make(chan struct{}) // closed once the helper is reaped
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
+	// waitExit kills the helper and waits, bounded, until it is reaped.
+	waitExit := sync.OnceFunc(func() {
+		cmd.Process.Kill()
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			t.Errorf("capture process %d not reaped 30 s after SIGKILL", cmd.Process.Pid)
+		}
+	})
+	t.Cleanup(waitExit) // on every path
 	waitFile := func(cond func() bool, what string) {
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for !cond() {
+			select {
+			case <-exited:
+				t.Fatalf("capture process exited (%v) while waiting for %s", waitErr, what)
+			default:
+			}
 			if time.Now().After(deadline) {
 				t.Fatalf("timed out waiting for %s", what)
 			}
@@ -54,10 +83,7 @@ func TestKilledCaptureLeavesReadableFiles(t *testing.T) {
 	rawPath := filepath.Join(dir, rundir.RawFile)
 	waitFile(func() bool { st, err := os.Stat(rawPath); return err == nil && st.Size() == int64(len(data)) }, "raw.bin")
 	time.Sleep(200 * time.Millisecond) // several flush intervals
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
+	waitExit()
 
 	raw, _ := os.ReadFile(rawPath)
 	if !bytes.Equal(raw, data) {

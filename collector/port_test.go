@@ -66,10 +66,10 @@ func TestWatchdogBlockIsEmittedWhenTheConsoleGoesQuiet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Stop()
+	defer stopWithin(t, c, 30*time.Second)
 	// A watchdog report with nothing after it: it must not wait for the
 	// next line forever.
-	master.Write([]byte("E (5000) task_wdt: Task watchdog got triggered. The following tasks/users did not reset the watchdog in time:\r\n" +
+	write(t, master, []byte("E (5000) task_wdt: Task watchdog got triggered. The following tasks/users did not reset the watchdog in time:\r\n"+
 		"E (5000) task_wdt:  - IDLE1 (CPU 1)\r\n"))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -104,12 +104,12 @@ func TestQueueWaitForAndSend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Stop()
+	defer stopWithin(t, c, 30*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s := &stream{t: t}
 	s.text("I (1) boot: hi\n").msg(hello(1))
-	master.Write(s.b)
+	write(t, master, s.b)
 	if _, err := q.WaitFor(ctx, c.Done(), func(r record.Record) bool { return r.Type == record.TypeHello }); err != nil {
 		t.Fatal(err)
 	}
@@ -118,13 +118,16 @@ func TestQueueWaitForAndSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 1024)
-	n, _ := master.Read(buf)
+	n, err := master.Read(buf) // bounded: newPTY's deadline
+	if err != nil {
+		t.Fatalf("board side: read the command: %v", err)
+	}
 	if got, err := wire.ParseCommand(string(buf[:n])); err != nil || got.Name != wire.CmdRun {
 		t.Fatalf("board got %q: %v", buf[:n], err)
 	}
 	s.b = s.b[:0]
 	s.msg(&wire.Reply{Cmd: "run", OK: true})
-	master.Write(s.b)
+	write(t, master, s.b)
 	r, err := q.WaitFor(ctx, c.Done(), func(r record.Record) bool { return r.Type == record.TypeReply })
 	if err != nil || !r.Body.(*wire.Reply).OK {
 		t.Fatalf("reply %v, %v", r, err)
@@ -155,7 +158,7 @@ func TestBlockingPortStopsPromptlyAndFlushes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go w.Write([]byte("I (1) app: one\n"))
+	go w.Write([]byte("I (1) app: one\n")) // ends when Stop closes the pipe
 	// Flushed while Read is blocked: records.msgp holds the line.
 	deadline := time.Now().Add(5 * time.Second)
 	for {

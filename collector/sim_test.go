@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -66,7 +67,14 @@ func TestVirtualBoardReset(t *testing.T) {
 				t.Fatal(err)
 			}
 			cancel()
-			<-done
+			select {
+			case err := <-done:
+				if err != nil && !errors.Is(err, context.Canceled) {
+					t.Errorf("virtual board: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("virtual board still serving 30 s after its context ended")
+			}
 			if st.Segments != 2 || st.CRCErrors != 0 || st.DecodeErrors != 0 {
 				t.Errorf("stats %+v", st)
 			}

@@ -7,16 +7,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
-	"github.com/creack/pty"
 	"github.com/wsbench/wsbench/collector"
 	"github.com/wsbench/wsbench/idf"
+	"github.com/wsbench/wsbench/internal/pty"
 	"github.com/wsbench/wsbench/record"
 	"github.com/wsbench/wsbench/rfc2217"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/sim"
 	"github.com/wsbench/wsbench/wire"
-	"golang.org/x/term"
 )
 
 // Trust is how boards verify the peer server.
@@ -88,14 +88,11 @@ func (d *virtualDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, err
 	if err != nil {
 		return nil, err
 	}
+	// A raw pty whose master stays non-blocking (internal/pty): Release
+	// relies on closing the master to end a write nobody reads.
 	master, slave, err := pty.Open()
 	if err != nil {
-		return nil, fmt.Errorf("open pty: %w", err)
-	}
-	if _, err := term.MakeRaw(int(slave.Fd())); err != nil {
-		master.Close()
-		slave.Close()
-		return nil, fmt.Errorf("raw mode on %s: %w", slave.Name(), err)
+		return nil, err
 	}
 	d.sb, d.master, d.slave = sb, master, slave
 	return Opener(collector.SerialOpener(slave.Name(), d.board.Baud)), nil
@@ -108,13 +105,21 @@ func (d *virtualDevice) Boot(ctx context.Context, _ func(wire.Command) error) er
 	return nil
 }
 
+// releaseTimeout bounds the wait for a virtual board to stop.
+const releaseTimeout = 30 * time.Second
+
 func (d *virtualDevice) Release() error {
 	var err error
 	if d.cancel != nil {
 		d.cancel()
-		// Closing the master unblocks a board blocked writing to a pty nobody reads.
+		// Closing the master unblocks a board blocked writing to a pty
+		// nobody reads (it is non-blocking: internal/pty).
 		d.master.Close()
-		err = <-d.done
+		select {
+		case err = <-d.done:
+		case <-time.After(releaseTimeout):
+			err = fmt.Errorf("virtual board %s still running %v after its pty was closed", d.name, releaseTimeout)
+		}
 		d.cancel, d.done = nil, nil
 	}
 	if d.master != nil {
@@ -172,6 +177,9 @@ func (d *hardwareDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, er
 	return PortOpener(d.board.Port, d.board.Baud), nil
 }
 
+// PortWriteTimeout bounds each write to an rfc2217:// port.
+const PortWriteTimeout = 10 * time.Second
+
 // PortOpener opens a serial port path, "auto", an rfc2217:// URL, or a raw
 // console socket (tcp://host:port, unix:PATH) such as QEMU's.
 func PortOpener(port string, baud int) Opener {
@@ -179,7 +187,10 @@ func PortOpener(port string, baud int) Opener {
 		return Opener(collector.SocketOpener(port))
 	}
 	if rfc2217.IsURL(port) {
-		open := rfc2217.Opener(port, rfc2217.Options{Baud: baud, ReadTimeout: collector.ReadTimeout})
+		// WriteTimeout: a capture sends commands with its lock held, so a
+		// write to a server that stopped reading must end (as a lost
+		// port) rather than stall the capture and its Stop.
+		open := rfc2217.Opener(port, rfc2217.Options{Baud: baud, ReadTimeout: collector.ReadTimeout, WriteTimeout: PortWriteTimeout})
 		return func(ctx context.Context) (Port, error) { return open(ctx) }
 	}
 	return Opener(collector.SerialOpener(port, baud))

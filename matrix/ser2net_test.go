@@ -3,19 +3,19 @@ package matrix
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"github.com/wsbench/wsbench/collector"
+	"github.com/wsbench/wsbench/internal/pty"
 	"github.com/wsbench/wsbench/internal/ser2nettest"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/sim"
 	"github.com/wsbench/wsbench/wire"
-	"golang.org/x/term"
 )
 
 // A board on a lab host: a virtual board on a pseudo-terminal, exported by a
@@ -35,6 +35,7 @@ type remoteDevice struct {
 	cell          rundir.Cell
 	cancel        context.CancelFunc
 	done          chan error
+	killDone      chan struct{} // closed when the kill-and-restart goroutine has ended
 }
 
 func (d *remoteDevice) Name() string { return "ser2net" }
@@ -49,9 +50,7 @@ func (d *remoteDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, erro
 	if err != nil {
 		return nil, err
 	}
-	if _, err := term.MakeRaw(int(s.Fd())); err != nil {
-		return nil, err
-	}
+	d.t.Cleanup(func() { m.Close(); s.Close() }) // on every path; closing twice is harmless
 	d.sb, d.master, d.slave, d.cell = sb, m, s, c
 	d.s2n = ser2nettest.Start(d.t, s.Name())
 	// ser2net cannot drive DTR/RTS on a pty and never acknowledges them.
@@ -62,27 +61,53 @@ func (d *remoteDevice) Boot(ctx context.Context, _ func(wire.Command) error) err
 	ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	d.done = make(chan error, 1)
 	go func() { d.done <- d.sb.Serve(ctx, d.master) }()
-	if d.cell.ID == d.killCell {
-		go func() {
-			time.Sleep(1200 * time.Millisecond) // mid steady window (baseline 500 ms + ramp)
-			d.s2n.Kill()
-			d.killed.Store(true)
-			time.Sleep(500 * time.Millisecond)
-			if err := d.s2n.Restart(); err != nil {
-				d.t.Errorf("restart ser2net: %v", err)
-			}
-		}()
+	d.killDone = make(chan struct{})
+	if d.cell.ID != d.killCell {
+		close(d.killDone)
+		return nil
 	}
+	go func() {
+		defer close(d.killDone)
+		sleep := func(dur time.Duration) bool {
+			select {
+			case <-time.After(dur):
+				return true
+			case <-ctx.Done(): // the cell ended first: no kill
+				return false
+			}
+		}
+		if !sleep(1200 * time.Millisecond) { // mid steady window (baseline 500 ms + ramp)
+			return
+		}
+		d.s2n.Kill()
+		d.killed.Store(true)
+		sleep(500 * time.Millisecond)
+		if err := d.s2n.Restart(); err != nil {
+			d.t.Errorf("restart ser2net: %v", err)
+		}
+	}()
 	return nil
 }
 
+// Release stops the board and ser2net; it fails rather than waits for
+// ever when the board does not stop.
 func (d *remoteDevice) Release() error {
 	d.cancel()
-	d.master.Close()
-	<-d.done
+	d.master.Close() // non-blocking master: this ends a write nobody reads
+	var err error
+	select {
+	case <-d.done:
+	case <-time.After(30 * time.Second):
+		err = errors.New("virtual board still running 30 s after its pty was closed")
+	}
+	select {
+	case <-d.killDone:
+	case <-time.After(30 * time.Second):
+		err = errors.Join(err, errors.New("ser2net kill-and-restart still running 30 s after the cell"))
+	}
 	d.slave.Close()
 	d.s2n.Kill()
-	return nil
+	return err
 }
 
 func TestMatrixThroughSer2netSurvivesItsDeath(t *testing.T) {

@@ -2,10 +2,11 @@ package rfc2217
 
 import (
 	"context"
-	"github.com/wsbench/wsbench/internal/ser2nettest"
 	"io"
 	"testing"
 	"time"
+
+	"github.com/wsbench/wsbench/internal/ser2nettest"
 )
 
 // BenchmarkSer2net measures throughput through a real ser2net exporting a
@@ -15,7 +16,9 @@ import (
 func BenchmarkSer2net(b *testing.B) {
 	pp := openPty(b)
 	srv := ser2nettest.Start(b, pp.slave.Name())
-	p, err := Dial(context.Background(), srv.URL(""), Options{Baud: 115200})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := Dial(ctx, srv.URL(""), Options{Baud: 115200, WriteTimeout: 30 * time.Second})
 	if err != nil {
 		b.Fatalf("dial: %v\n%s", err, srv.Log())
 	}
@@ -29,13 +32,14 @@ func BenchmarkSer2net(b *testing.B) {
 		for b.Loop() {
 			errc := make(chan error, 1)
 			go func() {
+				pp.master.SetWriteDeadline(time.Now().Add(30 * time.Second))
 				_, err := pp.master.Write(chunk)
 				errc <- err
 			}()
 			if _, err := io.ReadFull(p, buf); err != nil {
 				b.Fatal(err)
 			}
-			if err := <-errc; err != nil {
+			if err := <-errc; err != nil { // bounded by the write deadline
 				b.Fatal(err)
 			}
 		}
@@ -48,10 +52,11 @@ func BenchmarkSer2net(b *testing.B) {
 				_, err := p.Write(chunk)
 				errc <- err
 			}()
+			pp.master.SetReadDeadline(time.Now().Add(30 * time.Second))
 			if _, err := io.ReadFull(pp.master, buf); err != nil {
 				b.Fatal(err)
 			}
-			if err := <-errc; err != nil {
+			if err := <-errc; err != nil { // bounded: Options.WriteTimeout
 				b.Fatal(err)
 			}
 		}

@@ -82,7 +82,11 @@ func newFakeServer(t *testing.T, b behaviour) *fakeServer {
 				<-done
 				c.Close()
 			}()
-			s.conns <- fc
+			select {
+			case s.conns <- fc:
+			case <-done: // the test ended with connections nobody took
+				return
+			}
 		}
 	}()
 	return s

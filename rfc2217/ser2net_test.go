@@ -8,17 +8,19 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
+	"github.com/wsbench/wsbench/internal/pty"
 	"github.com/wsbench/wsbench/internal/ser2nettest"
 	"golang.org/x/sys/unix"
 )
 
 // ptyPair opens a pseudo-terminal. ser2net opens the slave by path; the test
 // keeps its own slave descriptor open so that reads on the master never see
-// EIO while ser2net is down.
+// EIO while ser2net is down. Both stay non-blocking (internal/pty, never
+// os.File.Fd), so the deadlines set on the master apply.
 type ptyPair struct {
 	master *os.File
 	slave  *os.File
@@ -26,6 +28,8 @@ type ptyPair struct {
 
 func openPty(t testing.TB) *ptyPair {
 	t.Helper()
+	// Raw mode from the start, so nothing is echoed or translated before
+	// ser2net sets its own termios.
 	m, s, err := pty.Open()
 	if err != nil {
 		t.Fatalf("open pty: %v", err)
@@ -34,43 +38,43 @@ func openPty(t testing.TB) *ptyPair {
 		m.Close()
 		s.Close()
 	})
-	// Raw mode from the start, so nothing is echoed or translated before
-	// ser2net sets its own termios.
-	tio, err := unix.IoctlGetTermios(int(s.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatalf("tcgets %s: %v", s.Name(), err)
-	}
-	cfmakeraw(tio)
-	if err := unix.IoctlSetTermios(int(s.Fd()), unix.TCSETS, tio); err != nil {
-		t.Fatalf("tcsets %s: %v", s.Name(), err)
-	}
 	return &ptyPair{master: m, slave: s}
 }
 
-func cfmakeraw(t *unix.Termios) {
-	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-	t.Oflag &^= unix.OPOST
-	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-	t.Cflag &^= unix.CSIZE | unix.PARENB
-	t.Cflag |= unix.CS8
-	t.Cc[unix.VMIN] = 1
-	t.Cc[unix.VTIME] = 0
+// slaveTermios reads the pty slave's termios (as ser2net set it).
+func (pp *ptyPair) slaveTermios(t testing.TB) *unix.Termios {
+	t.Helper()
+	tio, err := pty.Termios(pp.slave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tio
 }
 
 // slaveBaud reads the baud rate currently set on the pty slave (by ser2net).
 func (pp *ptyPair) slaveBaud(t testing.TB) uint32 {
 	t.Helper()
-	tio, err := unix.IoctlGetTermios(int(pp.slave.Fd()), unix.TCGETS2)
-	if err != nil {
-		t.Fatalf("tcgets2: %v", err)
+	return pp.slaveTermios(t).Ospeed
+}
+
+// writeTimeout writes b to the pty master within d.
+func writeTimeout(t testing.TB, f *os.File, b []byte, d time.Duration) {
+	t.Helper()
+	if err := f.SetWriteDeadline(time.Now().Add(d)); err != nil {
+		t.Fatalf("pty write deadline: %v", err)
 	}
-	return tio.Ospeed
+	defer f.SetWriteDeadline(time.Time{})
+	if n, err := f.Write(b); err != nil {
+		t.Fatalf("write %d bytes to pty: wrote %d: %v", len(b), n, err)
+	}
 }
 
 // readFull reads n bytes from r within d (bounded), for *os.File ptys.
 func readFullTimeout(t testing.TB, f *os.File, n int, d time.Duration) []byte {
 	t.Helper()
-	f.SetReadDeadline(time.Now().Add(d))
+	if err := f.SetReadDeadline(time.Now().Add(d)); err != nil {
+		t.Fatalf("pty read deadline: %v", err)
+	}
 	defer f.SetReadDeadline(time.Time{})
 	buf := make([]byte, n)
 	got, err := io.ReadFull(f, buf)
@@ -130,9 +134,7 @@ func TestSer2net(t *testing.T) {
 	})
 	t.Run("bytes_from_device_intact_including_IAC", func(t *testing.T) {
 		want := allBytes(4096)
-		if _, err := pp.master.Write(want); err != nil {
-			t.Fatal(err)
-		}
+		writeTimeout(t, pp.master, want, 5*time.Second)
 		got := readPortFull(t, p, len(want), 5*time.Second)
 		if !bytes.Equal(got, want) {
 			t.Fatalf("client received bytes differing from sent; first diff at %d", firstDiff(got, want))
@@ -154,10 +156,7 @@ func TestSer2net(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		tio, err := unix.IoctlGetTermios(int(pp.slave.Fd()), unix.TCGETS2)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tio := pp.slaveTermios(t)
 		// Linux's pty driver forces CS8 without parity on every termios
 		// change (drivers/tty/pty.c, pty_set_termios), so only the stop
 		// bits can be seen on a pty; ser2net acknowledges all three.
@@ -169,7 +168,7 @@ func TestSer2net(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if tio, _ = unix.IoctlGetTermios(int(pp.slave.Fd()), unix.TCGETS2); tio.Cflag&unix.CSTOPB != 0 {
+		if tio = pp.slaveTermios(t); tio.Cflag&unix.CSTOPB != 0 {
 			t.Errorf("pty cflag %#o: CSTOPB still set after SetStopSize(1)", tio.Cflag)
 		}
 	})
@@ -186,9 +185,7 @@ func TestSer2net(t *testing.T) {
 			t.Fatalf("SetDTR on a pty behind ser2net: got %v, want ErrNoAck", err)
 		}
 		want := []byte("still alive \xff\xff after a timed-out request")
-		if _, err := pp.master.Write(want); err != nil {
-			t.Fatal(err)
-		}
+		writeTimeout(t, pp.master, want, 5*time.Second)
 		if got := readPortFull(t, q, len(want), 5*time.Second); !bytes.Equal(got, want) {
 			t.Fatalf("got %q, want %q", got, want)
 		}
@@ -231,10 +228,15 @@ func TestSer2netKilledMidStream(t *testing.T) {
 	p := rwc.(*Port)
 	defer p.Close()
 
-	// The device streams a known pattern until told to stop.
+	// The device streams a known pattern until told to stop. Once ser2net
+	// is gone nobody reads the slave, the pty fills and a write waits: its
+	// deadline (which applies because the master is non-blocking, see
+	// internal/pty) or the master's closing at cleanup ends it.
 	const total = 1 << 20
 	stream := allBytes(total)
 	stop := make(chan struct{})
+	stopWriter := sync.OnceFunc(func() { close(stop) })
+	t.Cleanup(stopWriter) // on every path, a t.Fatal included
 	writerDone := make(chan error, 1)
 	go func() {
 		for off := 0; off < total; off += 512 {
@@ -273,9 +275,15 @@ func TestSer2netKilledMidStream(t *testing.T) {
 			lossErr = err
 		}
 	}
-	close(stop)
-	if err := <-writerDone; err != nil {
-		t.Fatal(err)
+	stopWriter()
+	select {
+	case err := <-writerDone:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		// Its write has a 2 s deadline: only a blocking master gets here.
+		t.Fatal("the pty writer is still blocked 10 s after it was told to stop: the write deadline did not apply")
 	}
 	if !killed {
 		t.Fatalf("connection ended before ser2net was killed: %v", lossErr)
@@ -312,9 +320,7 @@ func TestSer2netKilledMidStream(t *testing.T) {
 	defer q.Close()
 	// Stream bytes left in the pty may arrive first; look for the marker.
 	marker := []byte("\xffback\xff\xffonline\xff")
-	if _, err := pp.master.Write(marker); err != nil {
-		t.Fatal(err)
-	}
+	writeTimeout(t, pp.master, marker, 5*time.Second)
 	qp := q.(*Port)
 	qp.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var after []byte

@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/creack/pty"
-	"golang.org/x/term"
+	"github.com/wsbench/wsbench/internal/pty"
 )
 
 // ServePTY opens a pseudo-terminal pair, serves b on the master side and
@@ -14,14 +13,11 @@ import (
 // runs until ctx ends; done then receives Serve's result, after the pty has
 // been closed.
 func ServePTY(ctx context.Context, b *Board) (path string, done <-chan error, err error) {
+	// internal/pty keeps the master non-blocking (in the runtime poller):
+	// only then does closing it end a write nobody reads, below.
 	master, slave, err := pty.Open()
 	if err != nil {
-		return "", nil, fmt.Errorf("sim: open pty: %w", err)
-	}
-	if _, err := term.MakeRaw(int(slave.Fd())); err != nil {
-		master.Close()
-		slave.Close()
-		return "", nil, fmt.Errorf("sim: raw mode on %s: %w", slave.Name(), err)
+		return "", nil, fmt.Errorf("sim: %w", err)
 	}
 	ch := make(chan error, 1)
 	go func() {

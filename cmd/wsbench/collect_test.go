@@ -4,15 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-
 	"github.com/wsbench/wsbench/collector"
+	"github.com/wsbench/wsbench/internal/pty"
 	"github.com/wsbench/wsbench/record"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/wire"
@@ -35,9 +35,9 @@ func boardBytes(t *testing.T) []byte {
 	return b
 }
 
-// TestCollectThenDecode runs `collect` on a pty for a fixed duration, then
-// `decode --json` on raw.bin and on records.msgp: both print the same
-// records, each with a type.
+// TestCollectThenDecode runs `collect` on a pty until it has captured what
+// the board sent, then `decode --json` on raw.bin and on records.msgp: both
+// print the same records, each with a type.
 func TestCollectThenDecode(t *testing.T) {
 	master, slave, err := pty.Open()
 	if err != nil {
@@ -47,15 +47,36 @@ func TestCollectThenDecode(t *testing.T) {
 	defer slave.Close()
 	out := filepath.Join(t.TempDir(), "cap")
 	data := boardBytes(t)
-	go func() {
-		time.Sleep(200 * time.Millisecond)
-		master.Write(data)
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	// The board writes once collect runs; collect is stopped (ctx) once
+	// raw.bin holds every byte, so a slow machine only makes it slower.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	boardDone := make(chan error, 1)
+	go func() {
+		boardDone <- func() error {
+			defer cancel()
+			time.Sleep(200 * time.Millisecond)
+			master.SetWriteDeadline(time.Now().Add(30 * time.Second))
+			if _, err := master.Write(data); err != nil {
+				return fmt.Errorf("board write: %w", err)
+			}
+			raw := filepath.Join(out, rundir.RawFile)
+			for ctx.Err() == nil {
+				if st, err := os.Stat(raw); err == nil && st.Size() >= int64(len(data)) {
+					return nil
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			return fmt.Errorf("collect did not store the board's %d bytes within the test's minute", len(data))
+		}()
+	}()
 	var stdout bytes.Buffer
 	err = runCollect(ctx, &stdout, collectConfig{port: slave.Name(), baud: 115200, out: out, cmds: []wire.Command{{Name: "hello"}}})
 	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-boardDone; err != nil { // bounded: the goroutine ends once ctx has
 		t.Fatal(err)
 	}
 	if !strings.Contains(stdout.String(), "panic") || !strings.Contains(stdout.String(), "0 CRC errors") {

@@ -11,13 +11,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Binary finds ser2net or skips the test; under CI=true a missing
@@ -37,7 +35,9 @@ func Binary(t testing.TB) string {
 }
 
 // Server runs one ser2net process exporting a pty over RFC 2217 on a
-// loopback port.
+// loopback port. Every wait on it is bounded, and the test's cleanup kills
+// it whatever path the test took; with Pdeathsig it also dies with the test
+// binary (a test timeout's panic).
 type Server struct {
 	t    testing.TB
 	bin  string
@@ -45,9 +45,29 @@ type Server struct {
 	port int
 	cfg  string
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
-	out *bytes.Buffer
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once cmd has been reaped
+	out    *syncBuffer
+}
+
+// syncBuffer is ser2net's output: written by os/exec's copying goroutine
+// while the test may read it for an error message.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func Start(t testing.TB, dev string) *Server {
@@ -102,42 +122,49 @@ connection: &wsbench
 `, port, dev)
 }
 
+// Restart starts ser2net (again) on the same port and device and waits,
+// at most 10 s, until it listens.
 func (s *Server) Restart() error {
 	if err := os.WriteFile(s.cfg, []byte(Config(s.port, s.dev)), 0o644); err != nil {
 		return err
 	}
-	out := &bytes.Buffer{}
+	out := &syncBuffer{}
 	// -d: foreground, log to stdout; -u: no UUCP lock files.
 	cmd := exec.Command(s.bin, "-d", "-u", "-c", s.cfg)
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.WaitDelay = 2 * time.Second // Wait does not hang on an inherited output pipe
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", s.bin, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { // reaps the process; Kill waits on exited
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
 	s.mu.Lock()
-	s.cmd, s.out = cmd, out
+	s.cmd, s.exited, s.out = cmd, exited, out
 	s.mu.Unlock()
-	// Wait for the listening socket (bounded: 5 s) without connecting,
-	// since a probe connection would open the serial device.
-	for range 250 {
+	// Wait for the listening socket without connecting, since a probe
+	// connection would open the serial device.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
 		select {
-		case err := <-exited:
+		case <-exited:
 			s.mu.Lock()
-			s.cmd = nil
+			s.cmd, s.exited = nil, nil
 			s.mu.Unlock()
-			return fmt.Errorf("ser2net exited (%v): %s", err, out.String())
+			return fmt.Errorf("ser2net exited (%v): %s", waitErr, out.String())
 		default:
 		}
 		if listening(s.port) {
-			go func() { // keep reaping in the background
-				<-exited
-			}()
 			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return fmt.Errorf("ser2net not listening on port %d after 5s: %s", s.port, out.String())
+	s.Kill()
+	return fmt.Errorf("ser2net not listening on port %d after 10s: %s", s.port, out.String())
 }
 
 // listening reports whether a TCP socket listens on 127.0.0.1:port, from
@@ -159,25 +186,22 @@ func listening(port int) bool {
 	return false
 }
 
-// stop kills ser2net (SIGKILL: the abrupt loss the client must survive).
+// Kill kills ser2net (SIGKILL: the abrupt loss the client must survive)
+// and waits until it has been reaped, so that a restart can bind the port.
+// The wait is bounded: a process that outlives it fails the test.
 func (s *Server) Kill() {
 	s.mu.Lock()
-	cmd := s.cmd
-	s.cmd = nil
+	cmd, exited := s.cmd, s.exited
+	s.cmd, s.exited = nil, nil
 	s.mu.Unlock()
 	if cmd == nil || cmd.Process == nil {
 		return
 	}
 	cmd.Process.Kill()
-	// Wait until the process is really gone so a restart can bind the port.
-	for range 250 {
-		if err := cmd.Process.Signal(unix.Signal(0)); err != nil {
-			return
-		}
-		if _, err := os.Stat("/proc/" + strconv.Itoa(cmd.Process.Pid)); err != nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		s.t.Errorf("ser2net (pid %d) not reaped 30 s after SIGKILL", cmd.Process.Pid)
 	}
 }
 
