@@ -195,6 +195,8 @@ Exit status:
 			}
 
 			var prog matrix.Progress
+			// Fd puts a non-blocking file into blocking mode (os.File.Fd);
+			// for stderr, written with plain blocking writes, that is harmless.
 			if fd, ok := stderr.(interface{ Fd() uintptr }); ok && !plain && term.IsTerminal(int(fd.Fd())) {
 				prog = &barProgress{w: stderr}
 			} else {
