@@ -142,15 +142,28 @@ func TestVariantFiles(t *testing.T) {
 // every option Hello reports as the variant set it: variants built for QEMU
 // differ from each other only in placement, and pass CheckHello.
 func TestQEMUDefaultsLayer(t *testing.T) {
-	q := map[string]string{}
-	readDefaults(t, idf.QEMUDefaults, q)
-	for k, want := range map[string]string{
-		"WSBENCH_NET_OPENETH": "y", "WSBENCH_NET_WIFI": "n", "ETH_USE_OPENETH": "y",
-		"MBEDTLS_HARDWARE_AES": "n", "MBEDTLS_HARDWARE_SHA": "n",
-		"SPIRAM_MODE_QUAD": "y", "SPIRAM_MODE_OCT": "n",
+	// ESP-IDF loads <layer>.<target> after each layer.
+	qemuLayers := func(target string) []string {
+		l := []string{idf.QEMUDefaults}
+		if _, err := os.Stat(idf.QEMUDefaults + "." + target); err == nil {
+			l = append(l, idf.QEMUDefaults+"."+target)
+		}
+		return l
+	}
+	for target, wants := range map[string]map[string]string{
+		"esp32s3": {"WSBENCH_NET_OPENETH": "y", "WSBENCH_NET_WIFI": "n", "ETH_USE_OPENETH": "y",
+			"MBEDTLS_HARDWARE_AES": "n", "MBEDTLS_HARDWARE_SHA": "n", "SPIRAM_MODE_QUAD": "y", "SPIRAM_MODE_OCT": "n"},
+		"esp32": {"WSBENCH_NET_OPENETH": "y", "WSBENCH_NET_WIFI": "n", "ETH_USE_OPENETH": "y",
+			"MBEDTLS_HARDWARE_AES": "n", "MBEDTLS_HARDWARE_SHA": "n", "SPIRAM_MODE_QUAD": ""},
 	} {
-		if q[k] != want {
-			t.Errorf("%s: CONFIG_%s=%q, want %q", idf.QEMUDefaults, k, q[k], want)
+		q := map[string]string{}
+		for _, f := range qemuLayers(target) {
+			readDefaults(t, f, q)
+		}
+		for k, want := range wants {
+			if q[k] != want {
+				t.Errorf("%s QEMU layers: CONFIG_%s=%q, want %q", target, k, q[k], want)
+			}
 		}
 	}
 	for _, target := range idf.Targets() {
@@ -160,7 +173,9 @@ func TestQEMUDefaultsLayer(t *testing.T) {
 				readDefaults(t, f, chip)
 				readDefaults(t, f, emu)
 			}
-			readDefaults(t, idf.QEMUDefaults, emu)
+			for _, f := range qemuLayers(target) {
+				readDefaults(t, f, emu)
+			}
 			if got, want := optionsOf(t, emu), optionsOf(t, chip); got != want {
 				t.Errorf("%s/%s: the QEMU layer changes what Hello reports\n got %+v\nwant %+v", target, name, got, want)
 			}

@@ -115,7 +115,11 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 	if r, ok := dev.(CommandResetter); ok && r.ResetsByCommand() {
 		awaitReset = true
 	}
-	helloTimer := time.NewTimer(opt.HelloTimeout)
+	helloTimeout := opt.HelloTimeout
+	if b, ok := dev.(SlowBooter); ok {
+		helloTimeout = max(helloTimeout, b.BootTimeout())
+	}
+	helloTimer := time.NewTimer(helloTimeout)
 	defer helloTimer.Stop()
 	var hello *wire.Hello
 	for hello == nil {
@@ -123,9 +127,9 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 		case <-ctx.Done():
 			return rundir.StatusInterrupted, "interrupted while waiting for Hello"
 		case <-helloTimer.C:
-			msg := fmt.Sprintf("no Hello from %s within %s", dev.Name(), opt.HelloTimeout)
+			msg := fmt.Sprintf("no Hello from %s within %s", dev.Name(), helloTimeout)
 			if awaitReset {
-				msg = fmt.Sprintf("%s did not answer the reset command within %s (is the wsbench firmware running?)", dev.Name(), opt.HelloTimeout)
+				msg = fmt.Sprintf("%s did not answer the reset command within %s (is the wsbench firmware running?)", dev.Name(), helloTimeout)
 			}
 			if lastLine != "" {
 				msg += fmt.Sprintf("; last console line: %q", lastLine)
@@ -158,6 +162,11 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 	}
 	if err := CheckHello(hello, c); err != nil {
 		return rundir.StatusFailed, err.Error()
+	}
+	if hc, ok := dev.(HelloChecker); ok {
+		if err := hc.CheckHello(hello); err != nil {
+			return rundir.StatusFailed, err.Error()
+		}
 	}
 	*match = true
 

@@ -260,6 +260,32 @@ func (d *qemuDevice) opener(open collector.Opener, inst *qemu.Instance) Opener {
 	}
 }
 
+// qemuBootTimeout is how long a qemu board may take from the capture's
+// connection to Hello: emulation on a loaded host, two QEMUs sharing it.
+const qemuBootTimeout = 60 * time.Second
+
+// BootTimeout implements SlowBooter.
+func (d *qemuDevice) BootTimeout() time.Duration { return qemuBootTimeout }
+
+// CheckHello implements HelloChecker: the image must be the QEMU build (a
+// chip's image has no network in QEMU) for the chip and PSRAM asked for.
+func (d *qemuDevice) CheckHello(h *wire.Hello) error {
+	var diffs []string
+	if h.Emulator != qemu.Name {
+		diffs = append(diffs, fmt.Sprintf("emulator %q, want %q (the image was not built with %s)", h.Emulator, qemu.Name, idf.QEMUDefaults))
+	}
+	if h.Chip != d.board.QEMU {
+		diffs = append(diffs, fmt.Sprintf("chip %q, want %q", h.Chip, d.board.QEMU))
+	}
+	if want := psramBytes(d.board.PSRAM); int64(h.PSRAMSize) != want {
+		diffs = append(diffs, fmt.Sprintf("PSRAM %d bytes, QEMU was given %s", h.PSRAMSize, d.board.PSRAM))
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("qemu board %s: its Hello reports %s", d.name, strings.Join(diffs, "; "))
+	}
+	return nil
+}
+
 // Boot does nothing: QEMU started the guest when the capture connected.
 func (d *qemuDevice) Boot(context.Context, func(wire.Command) error) error {
 	select {

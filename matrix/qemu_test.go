@@ -11,10 +11,12 @@ import (
 	"testing"
 
 	"github.com/wsbench/wsbench/analysis"
+	"github.com/wsbench/wsbench/idf"
 	"github.com/wsbench/wsbench/internal/qemutest"
 	"github.com/wsbench/wsbench/peer"
 	"github.com/wsbench/wsbench/qemu"
 	"github.com/wsbench/wsbench/rundir"
+	"github.com/wsbench/wsbench/wire"
 )
 
 // TestMain lets the test binary stand in for qemu-system-xtensa (qemutest).
@@ -52,7 +54,11 @@ for a in $actions; do
       # kconfgen's output when every line takes effect: the layers in order;
       # and for the sdkconfig check a Kconfig that defines each option named.
       old_ifs=$IFS; IFS=';'
-      for l in $layers; do case "$l" in /*) cat "$l" ;; *) cat "$project/$l" ;; esac; done >> "$sdkconfig"
+      # (ESP-IDF also loads <layer>.<target> after each layer.)
+      for l in $layers; do
+        case "$l" in /*) f="$l" ;; *) f="$project/$l" ;; esac
+        cat "$f"; if [ -f "$f.$target" ]; then cat "$f.$target"; fi
+      done >> "$sdkconfig"
       IFS=$old_ifs
       sed -n -e 's/^CONFIG_\([A-Za-z0-9_]*\)=.*/config \1\n    string "\1"/p' \
         -e 's/^# CONFIG_\([A-Za-z0-9_]*\) is not set.*/config \1\n    string "\1"/p' "$sdkconfig" > "$builddir/Kconfig.fake"
@@ -274,6 +280,30 @@ func TestQEMUBoardFailures(t *testing.T) {
 			}
 		}
 	})
+	t.Run("image built without the QEMU layer", func(t *testing.T) {
+		installFakeIDF(t)
+		qemutest.Install(t)
+		trust, urls := startGuestPeer(t, qemu.GatewayIP)
+		one := strings.Replace(strings.Replace(qemuMatrix, "n: [0, 1, 2]", "n: [1]", 1), "    count: 2\n", "", 1)
+		f, err := Parse("qemu.yaml", []byte(one))
+		if err != nil {
+			t.Fatal(err)
+		}
+		proj := qemuProject(t)
+		if err := os.WriteFile(filepath.Join(proj, idf.QEMUDefaults), []byte("# emptied\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(context.Background(), f, Options{RunDir: t.TempDir(), Peer: urls, StartCapture: CollectorCapture,
+			NewDevice: Devices(trust, HardwareOptions{Project: proj})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range res.Cells {
+			if c.Status != rundir.StatusFailed || !strings.Contains(c.Reason, `emulator "", want "qemu" (the image was not built with sdkconfig.defaults.qemu)`) {
+				t.Errorf("cell %s: %s %q; want failed: not a QEMU image", c.ID, c.Status, c.Reason)
+			}
+		}
+	})
 	t.Run("no QEMU", func(t *testing.T) {
 		t.Setenv("WSBENCH_QEMU", "")
 		t.Setenv("IDF_TOOLS_PATH", t.TempDir())
@@ -295,4 +325,32 @@ func TestQEMUBoardFailures(t *testing.T) {
 			t.Errorf("a qemu device without QEMU: %v, want ErrNotFound", err)
 		}
 	})
+}
+
+// What a qemu board's Hello must say about the board itself.
+func TestQEMUDeviceChecksHello(t *testing.T) {
+	d := &qemuDevice{name: "emu#1", board: Board{QEMU: "esp32s3", PSRAM: "8MB"}}
+	for _, tc := range []struct {
+		name string
+		h    wire.Hello
+		err  string
+	}{
+		{"the QEMU image", wire.Hello{Emulator: "qemu", Chip: "esp32s3", PSRAMSize: 8 << 20}, ""},
+		{"a chip's image", wire.Hello{Chip: "esp32s3", PSRAMSize: 8 << 20}, `emulator "", want "qemu"`},
+		{"another chip", wire.Hello{Emulator: "qemu", Chip: "esp32", PSRAMSize: 8 << 20}, `chip "esp32", want "esp32s3"`},
+		{"PSRAM not found", wire.Hello{Emulator: "qemu", Chip: "esp32s3"}, "PSRAM 0 bytes, QEMU was given 8MB"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := d.CheckHello(&tc.h)
+			if tc.err == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("CheckHello: %v, want %q", err, tc.err)
+			}
+		})
+	}
 }

@@ -66,6 +66,20 @@ type PeerRewriter interface {
 	PeerURLs(PeerURLs) PeerURLs
 }
 
+// SlowBooter is implemented by a Device whose board takes longer than
+// Options.HelloTimeout to boot (an emulator): the runner waits for the
+// longer of the two.
+type SlowBooter interface {
+	BootTimeout() time.Duration
+}
+
+// HelloChecker is implemented by a Device that checks what a Hello says
+// about the board itself (a qemu board must report the emulator), beyond
+// CheckHello's check of the firmware against the cell.
+type HelloChecker interface {
+	CheckHello(h *wire.Hello) error
+}
+
 // NewDevice makes the device for slot (0-based) of board b.
 type NewDevice func(b Board, slot int) (Device, error)
 

@@ -10,6 +10,10 @@ import (
 	"strings"
 )
 
+// Name is what the firmware's Hello reports as its emulator when it runs in
+// QEMU (wire.Hello.Emulator).
+const Name = "qemu"
+
 // GatewayIP is the host as the guest sees it on QEMU's user networking
 // (slirp's default 10.0.2.2, forwarded to the host's loopback).
 const GatewayIP = "10.0.2.2"

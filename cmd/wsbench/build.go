@@ -24,7 +24,11 @@ as size.json beside it, so reports can show static memory.
 Variants: ` + strings.Join(idf.Variants(), ", ") + `.
 
 --component-path builds against a local checkout of esp_websocket_client (for
-example a pull-request branch of esp-protocols) instead of the registry release.`,
+example a pull-request branch of esp-protocols) instead of the registry release.
+
+--qemu builds the image for Espressif's QEMU (sdkconfig.defaults.qemu after the
+variant's layer, in <project>/build/qemu/<target>/<variant>) and writes the full
+flash image qemu_flash.bin there (docs/qemu.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Output = cmd.ErrOrStderr()
@@ -32,9 +36,18 @@ example a pull-request branch of esp-protocols) instead of the registry release.
 			if err != nil {
 				return err
 			}
+			out := struct {
+				idf.Artifact
+				FlashImage string `json:"flash_image,omitempty"`
+			}{Artifact: art}
+			if o.QEMU {
+				if out.FlashImage, err = idf.MergeFlash(art.BuildDir); err != nil {
+					return err
+				}
+			}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
-			if err := enc.Encode(art); err != nil {
+			if err := enc.Encode(out); err != nil {
 				return fmt.Errorf("write artifact: %w", err)
 			}
 			return nil
@@ -50,6 +63,7 @@ example a pull-request branch of esp-protocols) instead of the registry release.
 	f.StringVar(&o.BuildRoot, "build-root", "", "directory for build/<target>/<variant> (default <project>/build)")
 	f.StringVar(&o.IDFPy, "idf-py", "", "idf.py to run (default: from PATH, then $IDF_PATH/tools)")
 	f.BoolVar(&o.Clean, "clean", false, "remove the variant's build directory first")
+	f.BoolVar(&o.QEMU, "qemu", false, "build for Espressif's QEMU and write its flash image")
 	_ = cmd.MarkFlagRequired("variant")
 	return cmd
 }

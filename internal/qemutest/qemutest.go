@@ -260,7 +260,12 @@ func standIn(args []string) int {
 		CAFile:    img.peerCA,
 		Dial:      slirp(o.openeth && img.config["WSBENCH_NET_OPENETH"] == "y"),
 		EditHello: func(h *wire.Hello) {
-			h.Virtual, h.Emulator = false, "qemu"
+			h.Virtual = false
+			// As main/wsbench_hello.c: the emulator is named by the image
+			// built for it (open_eth), not by the machine it runs on.
+			if img.config["WSBENCH_NET_OPENETH"] == "y" {
+				h.Emulator = "qemu"
+			}
 			h.Board, h.Chip, h.ChipRevision = o.machine, o.machine, 0
 			h.PSRAMSize = uint32(o.memMB) << 20
 			if name := img.config["WSBENCH_BOARD_NAME"]; name != "" {
