@@ -345,7 +345,7 @@ func Build(ctx context.Context, o BuildOptions) (Artifact, error) {
 			return fail(err)
 		}
 	default:
-		stale, err := staleSDKConfig(b.project, art.SDKConfig, b.layers())
+		stale, err := staleSDKConfig(b.project, art.SDKConfig, withTargetLayers(b.project, b.layers(), o.Target))
 		if err != nil {
 			return fail(err)
 		}

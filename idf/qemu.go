@@ -24,6 +24,24 @@ const QEMUDefaults = "sdkconfig.defaults.qemu"
 // image of the same variant and must never be flashed to one by mistake.
 const QEMUBuildDir = "qemu"
 
+// withTargetLayers adds to layers the <layer>.<target> files that exist:
+// ESP-IDF loads each after its layer (sdkconfig.defaults.qemu.esp32s3), so a
+// change to one makes the sdkconfig stale too.
+func withTargetLayers(project string, layers []string, target string) []string {
+	var out []string
+	for _, l := range layers {
+		out = append(out, l)
+		p := l + "." + target
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(project, p)
+		}
+		if fileExists(p) {
+			out = append(out, l+"."+target)
+		}
+	}
+	return out
+}
+
 // FlashImageName is the full flash image MergeFlash writes in a build directory.
 const FlashImageName = "qemu_flash.bin"
 

@@ -101,3 +101,20 @@ func TestMergeFlashErrors(t *testing.T) {
 		t.Errorf("MergeFlash of an empty directory: %v", err)
 	}
 }
+
+func TestWithTargetLayers(t *testing.T) {
+	proj := t.TempDir()
+	for _, f := range []string{"sdkconfig.defaults", "sdkconfig.defaults.esp32s3", "sdkconfig.defaults.qemu", "sdkconfig.defaults.qemu.esp32s3"} {
+		if err := os.WriteFile(filepath.Join(proj, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := withTargetLayers(proj, []string{"sdkconfig.defaults", "sdkconfig.defaults.qemu"}, "esp32s3")
+	want := []string{"sdkconfig.defaults", "sdkconfig.defaults.esp32s3", "sdkconfig.defaults.qemu", "sdkconfig.defaults.qemu.esp32s3"}
+	if strings.Join(got, ";") != strings.Join(want, ";") {
+		t.Errorf("esp32s3: %q, want %q", got, want)
+	}
+	if got := withTargetLayers(proj, []string{"sdkconfig.defaults.qemu"}, "esp32"); len(got) != 1 {
+		t.Errorf("esp32 has no target file: %q", got)
+	}
+}
