@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/record"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/wire"
@@ -203,7 +204,7 @@ func TestCaptureSurvivesPortVanishing(t *testing.T) {
 	m2, s2 := newPTY(t)
 	op := &flakyOpener{slaves: []string{s1, s2}, fails: 3, tries: -1}
 	dir := t.TempDir()
-	c, err := Start(context.Background(), op.open, Options{Dir: dir, MaxBackoff: 200 * time.Millisecond, BlockTimeout: time.Hour})
+	c, err := Start(testctx.New(t), op.open, Options{Dir: dir, MaxBackoff: 200 * time.Millisecond, BlockTimeout: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +285,7 @@ func TestStartFailsOnUsedDirectory(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, rundir.RawFile), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Start(context.Background(), FileOpener(filepath.Join(dir, rundir.RawFile)), Options{Dir: dir})
+	_, err := Start(testctx.New(t), FileOpener(filepath.Join(dir, rundir.RawFile)), Options{Dir: dir})
 	if err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("err = %v, want already exists", err)
 	}
@@ -297,7 +298,7 @@ func TestFileSourceCaptureMatchesDecode(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	c, err := Start(context.Background(), FileOpener(src), Options{Dir: dir})
+	c, err := Start(testctx.New(t), FileOpener(src), Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +331,7 @@ func FuzzCapture(f *testing.F) {
 			t.Fatal(err)
 		}
 		dir := filepath.Join(tmp, "cap")
-		c, err := Start(context.Background(), FileOpener(src), Options{Dir: dir, BlockTimeout: time.Hour})
+		c, err := Start(testctx.New(t), FileOpener(src), Options{Dir: dir, BlockTimeout: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,7 +2,6 @@ package collector
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wsbench/wsbench/internal/pty"
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/record"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/wire"
@@ -205,7 +205,7 @@ func summary(r record.Record) string {
 
 func startCapture(t *testing.T, open Opener, dir string, onRecord func(record.Record)) *Capture {
 	t.Helper()
-	c, err := Start(context.Background(), open, Options{Dir: dir, Source: "test pty", OnRecord: onRecord, BlockTimeout: time.Hour})
+	c, err := Start(testctx.New(t), open, Options{Dir: dir, Source: "test pty", OnRecord: onRecord, BlockTimeout: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

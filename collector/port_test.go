@@ -12,6 +12,7 @@ import (
 
 	"go.bug.st/serial/enumerator"
 
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/record"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/wire"
@@ -62,7 +63,7 @@ func TestWatchdogBlockIsEmittedWhenTheConsoleGoesQuiet(t *testing.T) {
 	master, slave := newPTY(t)
 	dir := t.TempDir()
 	q := NewQueue()
-	c, err := Start(context.Background(), SerialOpener(slave, 115200), Options{Dir: dir, OnRecord: q.Push, BlockTimeout: 150 * time.Millisecond})
+	c, err := Start(testctx.New(t), SerialOpener(slave, 115200), Options{Dir: dir, OnRecord: q.Push, BlockTimeout: 150 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func TestQueueWaitForAndSend(t *testing.T) {
 	master, slave := newPTY(t)
 	dir := t.TempDir()
 	q := NewQueue()
-	c, err := Start(context.Background(), SerialOpener(slave, 115200), Options{Dir: dir, OnRecord: q.Push})
+	c, err := Start(testctx.New(t), SerialOpener(slave, 115200), Options{Dir: dir, OnRecord: q.Push})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestBlockingPortStopsPromptlyAndFlushes(t *testing.T) {
 	r, w := io.Pipe()
 	port := pipePort{PipeReader: r, w: w}
 	dir := t.TempDir()
-	c, err := Start(context.Background(), func(context.Context) (Port, error) { return port, nil }, Options{Dir: dir, FlushInterval: 20 * time.Millisecond})
+	c, err := Start(testctx.New(t), func(context.Context) (Port, error) { return port, nil }, Options{Dir: dir, FlushInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/record"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/sim"
@@ -25,7 +26,7 @@ func TestVirtualBoardReset(t *testing.T) {
 			if err != nil {
 				t.Skipf("virtual board: %v", err)
 			}
-			ctx, cancel := context.WithCancel(context.Background())
+			ctx, cancel := context.WithCancel(testctx.New(t))
 			defer cancel()
 			path, done, err := sim.ServePTY(ctx, b)
 			if err != nil {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/peer"
 )
 
@@ -190,7 +191,7 @@ func TestBuild(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(comp, "CMakeLists.txt"), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		art, err := Build(context.Background(), BuildOptions{Project: proj, Target: "esp32s3", Variant: "both-ext", ComponentPath: comp})
+		art, err := Build(testctx.New(t), BuildOptions{Project: proj, Target: "esp32s3", Variant: "both-ext", ComponentPath: comp})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,7 +237,7 @@ func TestBuild(t *testing.T) {
 		if err := os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		art, err := Build(context.Background(), BuildOptions{Project: proj, Target: "esp32", Variant: "alloc-ext",
+		art, err := Build(testctx.New(t), BuildOptions{Project: proj, Target: "esp32", Variant: "alloc-ext",
 			Behaviour: "strict", PeerCA: ca})
 		if err != nil {
 			t.Fatal(err)
@@ -258,7 +259,7 @@ func TestBuild(t *testing.T) {
 		if err := os.Chtimes(layer, future, future); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Build(context.Background(), BuildOptions{Project: proj, Target: "esp32", Variant: "alloc-ext",
+		if _, err := Build(testctx.New(t), BuildOptions{Project: proj, Target: "esp32", Variant: "alloc-ext",
 			Behaviour: "fallback", PeerCA: ca}); err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +280,7 @@ func TestBuild(t *testing.T) {
 			t.Fatal(err)
 		}
 		o := BuildOptions{Project: proj, Target: "esp32s3", Variant: "int"}
-		if _, err := Build(context.Background(), o); err != nil {
+		if _, err := Build(testctx.New(t), o); err != nil {
 			t.Fatal(err)
 		}
 		if call := calls(t, log)[1]; !slices.Contains(call, "WSBENCH_PEER_CA="+served) {
@@ -291,7 +292,7 @@ func TestBuild(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(proj, ProjectPeerCA), []byte("ca"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Build(context.Background(), o); err != nil {
+		if _, err := Build(testctx.New(t), o); err != nil {
 			t.Fatal(err)
 		}
 		c := calls(t, log)
@@ -307,7 +308,7 @@ func TestBuild(t *testing.T) {
 		if err := os.WriteFile(wifi, []byte("CONFIG_WSBENCH_WIFI_SSID=\"lab\"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Build(context.Background(), BuildOptions{Project: proj, Target: "esp32s3", Variant: "int"}); err != nil {
+		if _, err := Build(testctx.New(t), BuildOptions{Project: proj, Target: "esp32s3", Variant: "int"}); err != nil {
 			t.Fatal(err)
 		}
 		call := calls(t, log)[1]
@@ -325,7 +326,7 @@ func TestBuild(t *testing.T) {
 		}
 		o := BuildOptions{Project: proj, Target: "esp32s3", Variant: "int", ComponentPath: comp}
 		for range 2 {
-			if _, err := Build(context.Background(), o); err != nil {
+			if _, err := Build(testctx.New(t), o); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -341,7 +342,7 @@ func TestBuild(t *testing.T) {
 	t.Run("build_without_component_clears_the_cached_path", func(t *testing.T) {
 		log := fake(t)
 		proj := project(t)
-		if _, err := Build(context.Background(), BuildOptions{Project: proj, Target: "esp32s3", Variant: "int"}); err != nil {
+		if _, err := Build(testctx.New(t), BuildOptions{Project: proj, Target: "esp32s3", Variant: "int"}); err != nil {
 			t.Fatal(err)
 		}
 		if call := calls(t, log)[1]; !slices.Contains(call, "WSBENCH_WS_COMPONENT_PATH=") {
@@ -354,7 +355,7 @@ func TestBuild(t *testing.T) {
 		proj := project(t)
 		o := BuildOptions{Project: proj, Target: "esp32", Variant: "int"}
 		for range 2 {
-			if _, err := Build(context.Background(), o); err != nil {
+			if _, err := Build(testctx.New(t), o); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -371,7 +372,7 @@ func TestBuild(t *testing.T) {
 		log := fake(t)
 		proj := project(t)
 		o := BuildOptions{Project: proj, Target: "esp32s3", Variant: "dyn-buf"}
-		art, err := Build(context.Background(), o)
+		art, err := Build(testctx.New(t), o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -383,7 +384,7 @@ func TestBuild(t *testing.T) {
 		if err := os.Chtimes(vf, future, future); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Build(context.Background(), o); err != nil {
+		if _, err := Build(testctx.New(t), o); err != nil {
 			t.Fatal(err)
 		}
 		c := calls(t, log)
@@ -401,14 +402,14 @@ func TestBuild(t *testing.T) {
 		log := fake(t)
 		proj := project(t)
 		o := BuildOptions{Project: proj, Target: "esp32", Variant: "int"}
-		art, err := Build(context.Background(), o)
+		art, err := Build(testctx.New(t), o)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(art.SDKConfig, []byte("CONFIG_IDF_TARGET=\"esp32s3\"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Build(context.Background(), o); err != nil {
+		if _, err := Build(testctx.New(t), o); err != nil {
 			t.Fatal(err)
 		}
 		c := calls(t, log)
@@ -434,7 +435,7 @@ func TestBuild(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out strings.Builder
-		_, err = Build(context.Background(), BuildOptions{Tool: Tool{Output: &out}, Project: proj, Target: "esp32s3", Variant: "stack-ext"})
+		_, err = Build(testctx.New(t), BuildOptions{Tool: Tool{Output: &out}, Project: proj, Target: "esp32s3", Variant: "stack-ext"})
 		var se *SDKConfigError
 		if !errors.As(err, &se) || len(se.Problems) != 1 {
 			t.Fatalf("error %v, want one *SDKConfigError problem", err)
@@ -453,7 +454,7 @@ func TestBuild(t *testing.T) {
 		}
 		// The next build checks the same sdkconfig again (no reconfigure
 		// needed) and still refuses.
-		if _, err := Build(context.Background(), BuildOptions{Project: proj, Target: "esp32s3", Variant: "stack-ext"}); !errors.As(err, &se) {
+		if _, err := Build(testctx.New(t), BuildOptions{Project: proj, Target: "esp32s3", Variant: "stack-ext"}); !errors.As(err, &se) {
 			t.Errorf("second build: %v, want *SDKConfigError", err)
 		}
 		if c := calls(t, log); len(c) != 1 {
@@ -469,7 +470,7 @@ func TestBuild(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out strings.Builder
-		art, err := Build(context.Background(), BuildOptions{Tool: Tool{Output: &out}, Project: proj, Target: "esp32s3", Variant: "int"})
+		art, err := Build(testctx.New(t), BuildOptions{Tool: Tool{Output: &out}, Project: proj, Target: "esp32s3", Variant: "int"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -484,7 +485,7 @@ func TestBuild(t *testing.T) {
 	t.Run("failed_build_reports_tail", func(t *testing.T) {
 		fake(t, "FAKE_IDF_FAIL=build")
 		proj := project(t)
-		_, err := Build(context.Background(), BuildOptions{Project: proj, Target: "esp32s3", Variant: "int"})
+		_, err := Build(testctx.New(t), BuildOptions{Project: proj, Target: "esp32s3", Variant: "int"})
 		var te *ToolError
 		if !errors.As(err, &te) {
 			t.Fatalf("error %v, want a *ToolError", err)
@@ -502,7 +503,7 @@ func TestBuild(t *testing.T) {
 
 	t.Run("failed_size_fails_build", func(t *testing.T) {
 		fake(t, "FAKE_IDF_FAIL=size")
-		_, err := Build(context.Background(), BuildOptions{Project: project(t), Target: "esp32s3", Variant: "int"})
+		_, err := Build(testctx.New(t), BuildOptions{Project: project(t), Target: "esp32s3", Variant: "int"})
 		var te *ToolError
 		if !errors.As(err, &te) || te.Step != "size" {
 			t.Fatalf("error %v, want size step failure", err)
@@ -512,7 +513,7 @@ func TestBuild(t *testing.T) {
 	t.Run("missing_idf_py_and_idf_path", func(t *testing.T) {
 		t.Setenv("PATH", t.TempDir())
 		t.Setenv("IDF_PATH", "")
-		_, err := Build(context.Background(), BuildOptions{Project: project(t), Target: "esp32s3", Variant: "int"})
+		_, err := Build(testctx.New(t), BuildOptions{Project: project(t), Target: "esp32s3", Variant: "int"})
 		if !errors.Is(err, ErrNoIDF) || !strings.Contains(err.Error(), "IDF_PATH is not set") {
 			t.Errorf("error %v, want ErrNoIDF naming IDF_PATH", err)
 		}
@@ -521,7 +522,7 @@ func TestBuild(t *testing.T) {
 	t.Run("idf_path_without_idf_py", func(t *testing.T) {
 		t.Setenv("PATH", t.TempDir())
 		t.Setenv("IDF_PATH", t.TempDir())
-		_, err := Build(context.Background(), BuildOptions{Project: project(t), Target: "esp32s3", Variant: "int"})
+		_, err := Build(testctx.New(t), BuildOptions{Project: project(t), Target: "esp32s3", Variant: "int"})
 		if !errors.Is(err, ErrNoIDF) || !strings.Contains(err.Error(), "tools/idf.py") {
 			t.Errorf("error %v, want ErrNoIDF naming $IDF_PATH/tools/idf.py", err)
 		}
@@ -543,7 +544,7 @@ func TestBuild(t *testing.T) {
 			{BuildOptions{Project: proj, Target: "esp32s3", Variant: "int", Behaviour: "lenient"}, `behaviour "lenient"`},
 			{BuildOptions{Project: proj, Target: "esp32s3", Variant: "int", PeerCA: "/nonexistent/ca.pem"}, "peer CA"},
 		} {
-			_, err := Build(context.Background(), tc.o)
+			_, err := Build(testctx.New(t), tc.o)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("%+v: error %v, want %q", tc.o, err, tc.want)
 			}
@@ -556,7 +557,7 @@ func TestBuild(t *testing.T) {
 	t.Run("cancel_kills_idf_py_and_its_children", func(t *testing.T) {
 		fake(t, "FAKE_IDF_SLEEP=1")
 		proj := project(t)
-		ctx, cancel := context.WithCancel(context.Background())
+		ctx, cancel := context.WithCancel(testctx.New(t))
 		done := make(chan error, 1)
 		go func() {
 			_, err := Build(ctx, BuildOptions{Project: proj, Target: "esp32s3", Variant: "int"})
@@ -607,7 +608,7 @@ func TestUserPeerCAIsWhereServeWritesIt(t *testing.T) {
 func TestFlash(t *testing.T) {
 	built := func(t *testing.T, proj string) {
 		t.Helper()
-		if _, err := Build(context.Background(), BuildOptions{Project: proj, Target: "esp32s3", Variant: "int"}); err != nil {
+		if _, err := Build(testctx.New(t), BuildOptions{Project: proj, Target: "esp32s3", Variant: "int"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -620,7 +621,7 @@ func TestFlash(t *testing.T) {
 		log := fake(t)
 		proj := project(t)
 		built(t, proj)
-		if err := Flash(context.Background(), FlashOptions{Project: proj, Target: "esp32s3", Variant: "int", Port: port, Baud: 921600}); err != nil {
+		if err := Flash(testctx.New(t), FlashOptions{Project: proj, Target: "esp32s3", Variant: "int", Port: port, Baud: 921600}); err != nil {
 			t.Fatal(err)
 		}
 		c := calls(t, log)
@@ -641,7 +642,7 @@ func TestFlash(t *testing.T) {
 		proj := project(t)
 		built(t, proj)
 		url := "rfc2217://lab-host:4001"
-		if err := Flash(context.Background(), FlashOptions{Project: proj, Target: "esp32s3", Variant: "int", Port: url}); err != nil {
+		if err := Flash(testctx.New(t), FlashOptions{Project: proj, Target: "esp32s3", Variant: "int", Port: url}); err != nil {
 			t.Fatal(err)
 		}
 		c := calls(t, log)
@@ -655,7 +656,7 @@ func TestFlash(t *testing.T) {
 		proj := project(t)
 		built(t, proj)
 		t.Setenv("FAKE_IDF_FAIL", "flash-busy")
-		err := Flash(context.Background(), FlashOptions{Project: proj, Target: "esp32s3", Variant: "int", Port: port})
+		err := Flash(testctx.New(t), FlashOptions{Project: proj, Target: "esp32s3", Variant: "int", Port: port})
 		if !errors.Is(err, ErrPortBusy) || !strings.Contains(err.Error(), "Device or resource busy") {
 			t.Errorf("error %v, want ErrPortBusy with the tool's output", err)
 		}
@@ -665,7 +666,7 @@ func TestFlash(t *testing.T) {
 		fake(t)
 		proj := project(t)
 		built(t, proj)
-		err := Flash(context.Background(), FlashOptions{Project: proj, Target: "esp32s3", Variant: "int", Port: "/dev/does-not-exist-wsbench"})
+		err := Flash(testctx.New(t), FlashOptions{Project: proj, Target: "esp32s3", Variant: "int", Port: "/dev/does-not-exist-wsbench"})
 		if !errors.Is(err, ErrNoPort) {
 			t.Errorf("error %v, want ErrNoPort", err)
 		}
@@ -673,7 +674,7 @@ func TestFlash(t *testing.T) {
 
 	t.Run("not_built", func(t *testing.T) {
 		log := fake(t)
-		err := Flash(context.Background(), FlashOptions{Project: project(t), Target: "esp32s3", Variant: "int", Port: port})
+		err := Flash(testctx.New(t), FlashOptions{Project: project(t), Target: "esp32s3", Variant: "int", Port: port})
 		if err == nil || !strings.Contains(err.Error(), "not built yet") {
 			t.Errorf("error %v, want not built yet", err)
 		}
@@ -684,7 +685,7 @@ func TestFlash(t *testing.T) {
 
 	t.Run("no_port_given", func(t *testing.T) {
 		fake(t)
-		err := Flash(context.Background(), FlashOptions{Project: project(t), Target: "esp32s3", Variant: "int"})
+		err := Flash(testctx.New(t), FlashOptions{Project: project(t), Target: "esp32s3", Variant: "int"})
 		if err == nil || !strings.Contains(err.Error(), "--port") {
 			t.Errorf("error %v", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wsbench/wsbench/analysis"
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/peer"
 	"github.com/wsbench/wsbench/rundir"
 )
@@ -64,7 +65,7 @@ func runVirtual(t *testing.T, ctx context.Context, dir string, resume bool, wrap
 
 func TestVirtualMatrixEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	res := runVirtual(t, context.Background(), dir, false, nil)
+	res := runVirtual(t, testctx.New(t), dir, false, nil)
 	if c := res.Counts(); c[rundir.StatusOK] != 12 {
 		for _, c := range res.Cells {
 			t.Logf("%s: %s %s", c.ID, c.Status, c.Reason)
@@ -93,7 +94,7 @@ func TestVirtualMatrixEndToEnd(t *testing.T) {
 }
 
 func TestVirtualBoardWithWrongVariantFailsTheCell(t *testing.T) {
-	res := runVirtual(t, context.Background(), t.TempDir(), false, func(nd NewDevice) NewDevice {
+	res := runVirtual(t, testctx.New(t), t.TempDir(), false, func(nd NewDevice) NewDevice {
 		return func(b Board, slot int) (Device, error) {
 			d, err := nd(b, slot)
 			return &liar{d}, err
@@ -132,10 +133,10 @@ func (d *countingDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, er
 
 func TestResumeGivesTheSameResults(t *testing.T) {
 	whole := t.TempDir()
-	runVirtual(t, context.Background(), whole, false, nil)
+	runVirtual(t, testctx.New(t), whole, false, nil)
 
 	parts := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(testctx.New(t))
 	var n atomic.Int32
 	res := runVirtual(t, ctx, parts, false, func(nd NewDevice) NewDevice {
 		return func(b Board, slot int) (Device, error) {
@@ -146,7 +147,7 @@ func TestResumeGivesTheSameResults(t *testing.T) {
 	if !res.Interrupted || res.Counts()[rundir.StatusOK] >= 12 {
 		t.Fatalf("first part not interrupted: %v", res.Counts())
 	}
-	res = runVirtual(t, context.Background(), parts, true, nil)
+	res = runVirtual(t, testctx.New(t), parts, true, nil)
 	if c := res.Counts(); c[rundir.StatusOK] != 12 {
 		t.Fatalf("after resume: %v", c)
 	}
@@ -194,7 +195,7 @@ func TestUnreachablePeerFailsTheCell(t *testing.T) {
 	f.Boards[0].Count = 1
 	// Port 9 (discard) on loopback: nothing listens there, so every
 	// connection is refused.
-	res, err := Run(context.Background(), f, Options{RunDir: t.TempDir(),
+	res, err := Run(testctx.New(t), f, Options{RunDir: t.TempDir(),
 		Peer:      PeerURLs{WSURL: "wss://127.0.0.1:9/ws", HTTPSURL: "https://127.0.0.1:9/bytes"},
 		NewDevice: Devices(Trust{InsecureSkipVerify: true}, HardwareOptions{}), StartCapture: CollectorCapture,
 		Manifest: rundir.Manifest{RunID: "unreachable"}})

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wsbench/wsbench/analysis"
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/sim"
 )
@@ -75,7 +76,7 @@ func TestHardwareBoardIsBuiltFlashedAndReset(t *testing.T) {
 	}
 
 	srv, trust, urls := startPeer(t)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(testctx.New(t))
 	defer cancel()
 	v := Variant{Name: "int"}
 	board, err := sim.New(sim.Config{Profile: "esp32s3-n8r8", Variant: "int", Options: v.Options(), RootCAs: srv.CAPool()})
@@ -106,7 +107,7 @@ repetitions: 2
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	res, err := Run(context.Background(), f, Options{RunDir: dir, Peer: urls, StartCapture: CollectorCapture,
+	res, err := Run(testctx.New(t), f, Options{RunDir: dir, Peer: urls, StartCapture: CollectorCapture,
 		Manifest:  rundir.Manifest{RunID: "hw"},
 		NewDevice: Devices(trust, HardwareOptions{Project: proj, SizeDir: filepath.Join(dir, rundir.FirmwareDir)})})
 	if err != nil {

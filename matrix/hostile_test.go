@@ -1,11 +1,11 @@
 package matrix
 
 import (
-	"context"
 	"sync/atomic"
 
 	"errors"
 	"fmt"
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/rundir"
 	"os"
 	"path/filepath"
@@ -190,7 +190,7 @@ func TestBoardStringsInReasonsAreEscaped(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var runs atomic.Int32
 			tt.board.runs = &runs
-			res := runFake(t, context.Background(), t.TempDir(), func(int) fakeBoard { return tt.board }, false)
+			res := runFake(t, testctx.New(t), t.TempDir(), func(int) fakeBoard { return tt.board }, false)
 			for _, c := range res.Cells {
 				if c.Status != rundir.StatusFailed || !strings.Contains(c.Reason, tt.want) {
 					t.Fatalf("cell %s: %s %q, want failed with %q", c.ID, c.Status, c.Reason, tt.want)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wsbench/wsbench/analysis"
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/rundir"
 )
 
@@ -24,7 +25,7 @@ func runShard(t *testing.T, dir string, i, n int) {
 	if n > 0 {
 		man.Shard = fmt.Sprintf("%d/%d", i, n)
 	}
-	res, err := Run(context.Background(), f, Options{RunDir: dir, Shard: [2]int{i, n}, Peer: urls,
+	res, err := Run(testctx.New(t), f, Options{RunDir: dir, Shard: [2]int{i, n}, Peer: urls,
 		NewDevice: Devices(trust, HardwareOptions{}), StartCapture: CollectorCapture, Manifest: man})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/wsbench/wsbench/analysis"
 	"github.com/wsbench/wsbench/idf"
 	"github.com/wsbench/wsbench/internal/qemutest"
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/peer"
 	"github.com/wsbench/wsbench/qemu"
 	"github.com/wsbench/wsbench/rundir"
@@ -166,7 +167,7 @@ func runQEMU(t *testing.T, yaml string, trust Trust, urls PeerURLs) (*Result, st
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	res, err := Run(context.Background(), f, Options{RunDir: dir, Peer: urls, StartCapture: CollectorCapture,
+	res, err := Run(testctx.New(t), f, Options{RunDir: dir, Peer: urls, StartCapture: CollectorCapture,
 		Manifest:  rundir.Manifest{RunID: "qemu"},
 		NewDevice: Devices(trust, HardwareOptions{Project: qemuProject(t), SizeDir: filepath.Join(dir, rundir.FirmwareDir)})})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/record"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/wire"
@@ -256,7 +257,7 @@ func TestRunnerCellOutcomes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var runs atomic.Int32
 			tt.board.runs = &runs
-			res := runFake(t, context.Background(), t.TempDir(), func(int) fakeBoard { return tt.board }, false)
+			res := runFake(t, testctx.New(t), t.TempDir(), func(int) fakeBoard { return tt.board }, false)
 			if len(res.Cells) != 8 {
 				t.Fatalf("%d cells, want 8", len(res.Cells))
 			}
@@ -279,7 +280,7 @@ func TestRunnerCellOutcomes(t *testing.T) {
 func TestRunnerInterruptAndResume(t *testing.T) {
 	dir := t.TempDir()
 	var runs atomic.Int32
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(testctx.New(t))
 	// Cancel while the third run hangs: its cell is interrupted, later ones never start.
 	board := func(int) fakeBoard { return fakeBoard{runs: &runs, hang: runs.Load() >= 2} }
 	go func() {
@@ -309,7 +310,7 @@ func TestRunnerInterruptAndResume(t *testing.T) {
 	}
 	// Resume: only the 6 unfinished cells run, and the run completes.
 	runs.Store(-100)
-	res2 := runFake(t, context.Background(), dir, func(int) fakeBoard { return fakeBoard{runs: &runs} }, true)
+	res2 := runFake(t, testctx.New(t), dir, func(int) fakeBoard { return fakeBoard{runs: &runs} }, true)
 	if got := runs.Load() + 100; got != 6 {
 		t.Fatalf("resume ran %d cells, want 6", got)
 	}
@@ -349,7 +350,7 @@ func TestResumeKeepsTheShard(t *testing.T) {
 			t.Fatal(err)
 		}
 		var runs atomic.Int32
-		return Run(context.Background(), f, Options{
+		return Run(testctx.New(t), f, Options{
 			RunDir: dir, Resume: resume, Shard: shard, Manifest: rundir.Manifest{RunID: "t", MatrixHash: "h", Shard: manifestShard},
 			Peer:         PeerURLs{WSURL: "wss://127.0.0.1:1/ws", HTTPSURL: "https://127.0.0.1:1/"},
 			HelloTimeout: 500 * time.Millisecond,

@@ -13,6 +13,7 @@ import (
 	"github.com/wsbench/wsbench/collector"
 	"github.com/wsbench/wsbench/internal/pty"
 	"github.com/wsbench/wsbench/internal/ser2nettest"
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/sim"
 	"github.com/wsbench/wsbench/wire"
@@ -133,7 +134,7 @@ repetitions: 2
 	dir := t.TempDir()
 	var killed atomic.Bool
 	killCell := "lab__int__sweep__n1__r1"
-	res, err := Run(context.Background(), f, Options{RunDir: dir, Peer: urls, StartCapture: CollectorCapture,
+	res, err := Run(testctx.New(t), f, Options{RunDir: dir, Peer: urls, StartCapture: CollectorCapture,
 		Manifest: rundir.Manifest{RunID: "lab"},
 		NewDevice: func(b Board, slot int) (Device, error) {
 			return &remoteDevice{t: t, trust: trust, killCell: killCell, killed: &killed}, nil

@@ -114,6 +114,9 @@ func Start(ctx context.Context, c Config) (*Instance, error) {
 	}
 	cmd := exec.Command(c.Binary, args...)
 	cmd.Stdout, cmd.Stderr = out, out
+	// Wait also waits for the copying of QEMU's output; a helper QEMU left
+	// behind holding the pipe must not keep Stop waiting for ever.
+	cmd.WaitDelay = 5 * time.Second
 	setProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("qemu: start %s: %w", c.Binary, err)

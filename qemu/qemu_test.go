@@ -1,13 +1,14 @@
 package qemu
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/wsbench/wsbench/internal/testctx"
 )
 
 func TestArgs(t *testing.T) {
@@ -134,7 +135,7 @@ func TestStartReportsAnEarlyExit(t *testing.T) {
 	if err := os.WriteFile(flash, make([]byte, 1<<20), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Start(context.Background(), Config{Binary: bin, Target: "esp32s3", Flash: flash, Socket: filepath.Join(dir, "s")})
+	_, err := Start(testctx.New(t), Config{Binary: bin, Target: "esp32s3", Flash: flash, Socket: filepath.Join(dir, "s")})
 	if err == nil || !strings.Contains(err.Error(), "unsupported machine type") || !strings.Contains(err.Error(), "exited before it listened") {
 		t.Fatalf("Start: %v; want the early exit with QEMU's message", err)
 	}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wsbench/wsbench/internal/testctx"
 )
 
 // behaviour scripts the fake RFC 2217 server.
@@ -283,7 +285,7 @@ func esptoolServerResets(seq []byte) (hard, boot int) {
 }
 
 func TestPortAgainstFakeServer(t *testing.T) {
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	tests := []struct {
 		name   string
 		behave behaviour
@@ -697,7 +699,7 @@ func TestDialFailures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newFakeServer(t, tc.behave)
-			p, err := Dial(context.Background(), srv.url(""), tc.opts)
+			p, err := Dial(testctx.New(t), srv.url(""), tc.opts)
 			if err == nil {
 				p.Close()
 				t.Fatal("Dial succeeded")
@@ -716,12 +718,12 @@ func TestDialFailures(t *testing.T) {
 		}
 		addr := ln.Addr().String()
 		ln.Close()
-		if _, err := Dial(context.Background(), "rfc2217://"+addr, Options{}); err == nil {
+		if _, err := Dial(testctx.New(t), "rfc2217://"+addr, Options{}); err == nil {
 			t.Fatal("Dial to a closed port succeeded")
 		}
 	})
 	t.Run("bad_url", func(t *testing.T) {
-		if _, err := Dial(context.Background(), "rfc2217://127.0.0.1", Options{}); err == nil {
+		if _, err := Dial(testctx.New(t), "rfc2217://127.0.0.1", Options{}); err == nil {
 			t.Fatal("Dial without port succeeded")
 		}
 	})
@@ -730,7 +732,7 @@ func TestDialFailures(t *testing.T) {
 func TestOpenerReconnects(t *testing.T) {
 	srv := newFakeServer(t, behaviour{})
 	open := Opener(srv.url(""), Options{Baud: 115200, AckTimeout: 2 * time.Second})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	for i := range 3 {
 		rwc, err := open(ctx)
 		if err != nil {

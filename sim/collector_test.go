@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wsbench/wsbench/collector"
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/record"
 	"github.com/wsbench/wsbench/wire"
 )
@@ -19,7 +20,7 @@ func TestFaultsVisibleThroughCollector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(testctx.New(t))
 	defer cancel()
 	path, done, err := ServePTY(ctx, b)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/wire"
 )
 
@@ -148,7 +149,7 @@ func startBoard(t testing.TB, cfg Config) *harness {
 	}
 	cmdR, cmdW := io.Pipe()
 	outR, outW := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(testctx.New(t))
 	h := &harness{t: t, cmdW: cmdW, cap: &capture{change: make(chan struct{}, 1)}, done: make(chan error, 1), stop: cancel}
 	go func() {
 		buf := make([]byte, 4096)

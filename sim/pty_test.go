@@ -9,6 +9,7 @@ import (
 
 	"go.bug.st/serial"
 
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/wire"
 )
 
@@ -21,7 +22,7 @@ func TestEndToEndOverPTY(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(testctx.New(t))
 	path, done, err := ServePTY(ctx, b)
 	if err != nil {
 		t.Fatal(err)

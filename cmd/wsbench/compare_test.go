@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/wsbench/wsbench/analysis"
 	"github.com/wsbench/wsbench/analysis/synth"
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/rundir"
 )
 
@@ -26,7 +26,7 @@ func execute(t *testing.T, args ...string) (string, error) {
 	root.SetOut(&out)
 	root.SetErr(&errb)
 	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
+	err := root.ExecuteContext(testctx.New(t))
 	return out.String(), err
 }
 

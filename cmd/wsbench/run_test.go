@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wsbench/wsbench/internal/testctx"
 )
 
 // oneCellMatrix is a matrix of one sweep cell on a virtual board; extra is
@@ -42,7 +44,9 @@ func wsbench(args ...string) (string, error) {
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), testctx.Limit) // fails, not hangs
+	defer cancel()
+	err := root.ExecuteContext(ctx)
 	return out.String(), err
 }
 

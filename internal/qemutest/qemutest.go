@@ -32,6 +32,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wsbench/wsbench/sim"
 	"github.com/wsbench/wsbench/wire"
@@ -54,7 +55,20 @@ func Run() {
 	if os.Getenv(envRun) != "1" {
 		return
 	}
+	go exitWithParent(os.Getppid())
 	os.Exit(standIn(os.Args[1:]))
+}
+
+// exitWithParent ends the stand-in once the process that started it is
+// gone (a test binary killed by its timeout never sends SIGTERM), so that
+// no stand-in outlives its test.
+func exitWithParent(parent int) {
+	for range time.Tick(500 * time.Millisecond) {
+		if os.Getppid() != parent {
+			fmt.Fprintln(os.Stderr, "qemu-system-xtensa (stand-in): parent gone, exiting")
+			os.Exit(1)
+		}
+	}
 }
 
 // Install points $WSBENCH_QEMU at the stand-in (the running test binary)
