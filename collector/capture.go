@@ -38,6 +38,9 @@ type Options struct {
 	// BlockTimeout is how long a multi-line console block (watchdog,
 	// panic) may wait for more lines before it is emitted (default 1 s).
 	BlockTimeout time.Duration
+	// Secrets are replaced by '*' in the byte stream before anything is
+	// written (see redact.go); Send adds the secret arguments it sends.
+	Secrets []string
 }
 
 // Info is the content of capture.json.
@@ -46,7 +49,10 @@ type Info struct {
 	Started time.Time `json:"started"`
 	Ended   time.Time `json:"ended"`
 	Stats   Stats     `json:"stats"`
-	Error   string    `json:"error,omitempty"`
+	// Redacted counts the occurrences of a secret replaced in the stream
+	// (redact.go): raw.bin differs from the bytes received there only.
+	Redacted int64  `json:"redacted,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // Capture reads a port into a capture directory: raw.bin (every byte, written
@@ -79,6 +85,7 @@ type Capture struct {
 	started time.Time
 	ended   time.Time
 	tsBuf   []byte
+	red     redactor
 }
 
 // ownedPort closes its port once, whoever asks first.
@@ -134,6 +141,9 @@ func Start(ctx context.Context, open Opener, opt Options) (*Capture, error) {
 			p.Close()
 			return nil, fmt.Errorf("capture: %w", err)
 		}
+	}
+	for _, sec := range opt.Secrets {
+		c.red.add(sec)
 	}
 	c.idx = bufio.NewWriterSize(c.idxF, 32<<10)
 	c.rec = record.NewWriter(c.recF)
@@ -206,6 +216,13 @@ func (c *Capture) Send(cmd wire.Command) error {
 	if c.port == nil {
 		return fmt.Errorf("send %s: port lost, reopening", cmd.Name)
 	}
+	// Before the board can echo it: from here on the secret is redacted
+	// from the stream.
+	for _, a := range cmd.Args {
+		if secretArg(a.Key) {
+			c.red.add(a.Value)
+		}
+	}
 	if _, err := c.port.Write([]byte(line + "\n")); err != nil {
 		return fmt.Errorf("send %s: %w", cmd.Name, err)
 	}
@@ -213,11 +230,19 @@ func (c *Capture) Send(cmd wire.Command) error {
 	return nil
 }
 
+// AddSecret registers a secret to redact from everything the capture
+// writes from now on (redact.go).
+func (c *Capture) AddSecret(s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.red.add(s)
+}
+
 // redact formats cmd for the record with secret values replaced.
 func redact(cmd wire.Command) string {
 	r := wire.Command{Name: cmd.Name}
 	for _, a := range cmd.Args {
-		if a.Key == "pass" || a.Key == "password" || a.Key == "psk" {
+		if secretArg(a.Key) {
 			a.Value = "REDACTED"
 		}
 		r.Args = append(r.Args, a)
@@ -321,6 +346,12 @@ func (c *Capture) run(ctx context.Context) {
 				break // a file source ended
 			}
 			c.mu.Lock()
+			// What was held back cannot continue across a lost port.
+			if held := c.red.flush(); len(held) > 0 {
+				if werr := c.writeLocked(held, now.UnixNano()); werr != nil && c.werr == nil {
+					c.werr = werr
+				}
+			}
 			c.eventLocked(evLost, err.Error(), now.UnixNano())
 			c.port = nil
 			c.mu.Unlock()
@@ -373,8 +404,19 @@ func (c *Capture) maintain() {
 }
 
 // chunkLocked stores one read: raw bytes first, then the index line, then
-// decoding.
+// decoding. Secrets are redacted first (redact.go); the end of a read that
+// could begin a secret waits for the next read.
 func (c *Capture) chunkLocked(b []byte, ns int64) error {
+	if c.red.active() {
+		if b = c.red.process(b); len(b) == 0 {
+			return nil
+		}
+	}
+	return c.writeLocked(b, ns)
+}
+
+// writeLocked stores bytes that are ready: raw.bin, raw.idx, then decoding.
+func (c *Capture) writeLocked(b []byte, ns int64) error {
 	off := c.pl.offset()
 	if _, err := c.raw.Write(b); err != nil {
 		return fmt.Errorf("write %s at byte %d: %w", rundir.RawFile, off, err)
@@ -443,6 +485,11 @@ func (c *Capture) flushLocked(sync bool) error {
 func (c *Capture) finish(runErr error) {
 	c.mu.Lock()
 	c.closing = true
+	if held := c.red.flush(); len(held) > 0 {
+		if err := c.writeLocked(held, time.Now().UnixNano()); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
 	c.pl.close()
 	if err := c.flushLocked(true); err != nil && runErr == nil {
 		runErr = err
@@ -457,7 +504,7 @@ func (c *Capture) finish(runErr error) {
 		c.port.Close()
 	}
 	c.ended = time.Now()
-	info := Info{Source: c.opt.Source, Started: c.started, Ended: c.ended, Stats: c.pl.Stats()}
+	info := Info{Source: c.opt.Source, Started: c.started, Ended: c.ended, Stats: c.pl.Stats(), Redacted: c.red.count}
 	if runErr != nil {
 		info.Error = runErr.Error()
 	}

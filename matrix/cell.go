@@ -81,6 +81,11 @@ func runCell(ctx context.Context, dev Device, c rundir.Cell, opt Options) rundir
 	if err != nil {
 		return finish(rundir.StatusFailed, fmt.Sprintf("capture %s: %v", dev.Name(), err))
 	}
+	// The password is redacted from everything the capture writes, from
+	// before the board boots: a board may print a stored one at boot.
+	if s, ok := capt.(interface{ AddSecret(string) }); ok && opt.WiFiPass != "" {
+		s.AddSecret(opt.WiFiPass)
+	}
 	closeCapture := func() error {
 		err := capt.Close()
 		stopCapture()

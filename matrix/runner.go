@@ -139,6 +139,11 @@ func Run(ctx context.Context, f *File, opt Options) (*Result, error) {
 	if opt.NewDevice == nil || opt.StartCapture == nil {
 		return nil, errors.New("matrix: NewDevice and StartCapture are required")
 	}
+	if n := len(opt.WiFiPass); n > 0 && (n < 8 || n > 63) {
+		// WPA2-PSK passphrases are 8 to 63 characters; the firmware takes
+		// at most 63 bytes.
+		return nil, fmt.Errorf("matrix: the Wi-Fi password ($WSBENCH_WIFI_PASS) has %d bytes: want 8 to 63 (WPA2), or none for an open network", n)
+	}
 	if opt.HelloTimeout == 0 {
 		opt.HelloTimeout = 15 * time.Second
 	}
