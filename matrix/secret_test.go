@@ -13,11 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"github.com/wsbench/wsbench/collector"
+	"github.com/wsbench/wsbench/internal/pty"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/wire"
-	"golang.org/x/term"
 )
 
 // echoDevice is a hostile real-looking board on a pseudo-terminal: it
@@ -39,7 +38,7 @@ func (d *echoDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, error)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := term.MakeRaw(int(slave.Fd())); err != nil {
+	if err := pty.MakeRaw(slave); err != nil {
 		master.Close()
 		slave.Close()
 		return nil, err
