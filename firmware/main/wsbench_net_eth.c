@@ -17,6 +17,11 @@
 
 #include "esp_check.h"
 #include "esp_eth.h"
+#include "esp_eth_netif_glue.h"
+#include "esp_eth_phy.h"
+#if __has_include("esp_eth_mac_openeth.h")
+#include "esp_eth_mac_openeth.h" /* its own header in newer ESP-IDF; inside esp_eth_mac.h before */
+#endif
 #include "esp_event.h"
 #include "esp_log.h"
 #include "esp_netif.h"
@@ -55,8 +60,10 @@ esp_err_t wsb_net_init(void)
 
     eth_mac_config_t mac_cfg = ETH_MAC_DEFAULT_CONFIG();
     eth_phy_config_t phy_cfg = ETH_PHY_DEFAULT_CONFIG();
-    /* QEMU's PHY answers at once: do not spend seconds in auto-negotiation. */
+    /* QEMU's PHY answers at once: do not spend seconds in auto-negotiation,
+     * and it has no reset line (the default config pulses GPIO 5). */
     phy_cfg.autonego_timeout_ms = 100;
+    phy_cfg.reset_gpio_num = -1;
     esp_eth_mac_t *mac = esp_eth_mac_new_openeth(&mac_cfg);
     ESP_RETURN_ON_FALSE(mac, ESP_FAIL, TAG, "open_eth MAC (is this QEMU with -nic user,model=open_eth?)");
     /* open_eth in QEMU emulates a DP83848-compatible PHY. */
