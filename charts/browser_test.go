@@ -236,7 +236,11 @@ func checkInBrowser(t *testing.T, exe, file string, minCharts, minMarks int, sho
 		t.Errorf("the page loaded resources: %v", resources)
 	}
 	tcancel()
-	<-consoleDone
+	select {
+	case <-consoleDone:
+	case <-time.After(30 * time.Second):
+		t.Fatal("console listener still running 30 s after the tab was closed")
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(msgs) > 0 {

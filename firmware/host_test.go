@@ -3,6 +3,7 @@ package firmware_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -18,7 +19,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/wire"
 	"github.com/wsbench/wsbench/wire/wiretest"
 )
@@ -70,17 +73,22 @@ func build(t testing.TB, casesC string) string {
 		"-Icomponents/wsbench_wire/include", "-Itest", "-o", bin}
 	args = append(args, cSources...)
 	args = append(args, cases)
-	cmd := exec.Command(cc, args...)
+	ctx := testctx.New(t) // a compiler that hangs is killed, and the test fails
+	cmd := exec.CommandContext(ctx, cc, args...)
+	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("compile harness: %v\n%s\n%s", err, cmd, out)
+		t.Fatalf("compile harness: %v (%v)\n%s\n%s", err, ctx.Err(), cmd, out)
 	}
 	return bin
 }
 
 func runHarness(t *testing.T, bin, mode string, stdin []byte) []string {
 	t.Helper()
-	cmd := exec.Command(bin, mode)
+	ctx, cancel := context.WithTimeout(testctx.New(t), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, mode)
+	cmd.WaitDelay = 5 * time.Second
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -757,7 +765,12 @@ func FuzzCCommandParser(f *testing.F) {
 		f.Add([]byte(l))
 	}
 	bin := build(f, casesC(nil))
-	cmd := exec.Command(bin, "cmd")
+	// The harness lives for the whole fuzz run: no overall deadline, but
+	// every exchange with it has one, and cleanup kills it if closing its
+	// input does not end it.
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "cmd")
+	cmd.WaitDelay = 5 * time.Second
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		f.Fatal(err)
@@ -769,22 +782,37 @@ func FuzzCCommandParser(f *testing.F) {
 	if err := cmd.Start(); err != nil {
 		f.Fatal(err)
 	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
 	f.Cleanup(func() {
 		stdin.Close()
-		_ = cmd.Wait()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			cancel() // kills it
+			<-exited // bounded by WaitDelay
+		}
+		cancel()
 	})
+	// The pipes are *os.File in the runtime poller: deadlines apply.
+	in, out := stdin.(*os.File), stdout.(*os.File)
 	answers := bufio.NewReader(stdout)
 	f.Fuzz(func(t *testing.T, line []byte) {
 		if len(line) > 2*wire.MaxCommandLine {
 			t.Skip("longer than the harness's line buffer")
 		}
-		in := "-"
+		hexLine := "-"
 		if len(line) > 0 {
-			in = hex.EncodeToString(line)
+			hexLine = hex.EncodeToString(line)
 		}
-		if _, err := io.WriteString(stdin, in+"\n"); err != nil {
+		in.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(stdin, hexLine+"\n"); err != nil {
 			t.Fatalf("write to harness: %v", err)
 		}
+		out.SetReadDeadline(time.Now().Add(10 * time.Second))
 		ans, err := answers.ReadString('\n')
 		if err != nil {
 			t.Fatalf("read from harness: %v", err)

@@ -64,10 +64,18 @@ func (d *fakeDevice) Boot(ctx context.Context, _ func(wire.Command) error) error
 	return nil
 }
 
+// Release closes the device's end of the pipe, which ends the fake board,
+// and waits for it, bounded: a board that does not stop is an error.
 func (d *fakeDevice) Release() error {
 	d.dev.Close()
-	d.wg.Wait()
-	return nil
+	stopped := make(chan struct{})
+	go func() { d.wg.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+		return nil
+	case <-time.After(30 * time.Second):
+		return errors.New("fake board still serving 30 s after its device was closed")
+	}
 }
 
 func send(w net.Conn, m wire.Message) error {
@@ -200,7 +208,11 @@ func (c *pipeCapture) Send(cmd wire.Command) error {
 
 func (c *pipeCapture) Close() error {
 	err := c.port.Close()
-	<-c.done
+	select {
+	case <-c.done:
+	case <-time.After(30 * time.Second):
+		return errors.New("pipe capture still reading 30 s after its port was closed")
+	}
 	return err
 }
 

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,11 +27,23 @@ func TestFaultsVisibleThroughCollector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// stopBoard ends the board and waits for it, bounded; it runs on
+	// every path (cleanup) and once.
+	stopBoard := sync.OnceFunc(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("virtual board still serving 30 s after its context ended")
+		}
+	})
+	t.Cleanup(stopBoard)
 	q := collector.NewQueue()
 	c, err := collector.Start(ctx, collector.SerialOpener(path, 115200), collector.Options{Dir: t.TempDir(), OnRecord: q.Push})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.Stop() }) // ends with ctx; a no-op once stopped
 	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer wcancel()
 	wait := func(what string, match func(record.Record) bool) record.Record {
@@ -110,8 +123,7 @@ func TestFaultsVisibleThroughCollector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cancel()
-	<-done
+	stopBoard()
 	if st.CRCErrors != 0 || st.DecodeErrors != 0 || st.Segments != 3 {
 		t.Errorf("collector stats %+v", st)
 	}
