@@ -49,9 +49,18 @@ type cellAcc struct {
 	wsStack                                 uint32
 	pendingCycle                            int64 // cycle index waiting for its first sample, -1 for none
 	cycleX, cycleY                          []float64
-	owners                                  *wire.Owners
-	badBodies                               int
-	firstBadBody                            string
+	// owners is the last steady owner snapshot: every Owners frame with
+	// one seq (a board splits a big table into frames) is one snapshot.
+	owners       []wire.OwnerUse
+	ownersSeq    uint32
+	ownersSeen   bool
+	ownersFree   uint32 // internal free of the sample with the snapshot's seq
+	ownersFreeOK bool
+	lastSeq      uint32
+	lastFree     uint32
+	lastSampleOK bool
+	badBodies    int
+	firstBadBody string
 }
 
 func newCellAcc() *cellAcc {
@@ -62,6 +71,7 @@ func (a *cellAcc) sample(s *wire.Sample) {
 	a.started = true
 	a.samples++
 	a.phase = s.Phase
+	a.lastSeq, a.lastFree, a.lastSampleOK = s.Seq, s.InternalFree, true
 	switch s.Phase {
 	case wire.PhaseBaseline:
 		a.baselineFree.Add(s.InternalFree)
@@ -135,9 +145,15 @@ func (a *cellAcc) record(r *record.Record) {
 	case *wire.Event:
 		a.event(b)
 	case *wire.Owners:
-		if b.Phase == wire.PhaseSteady {
-			a.owners = b
+		if b.Phase != wire.PhaseSteady {
+			break
 		}
+		if !a.ownersSeen || b.Seq != a.ownersSeq {
+			a.owners, a.ownersSeq, a.ownersSeen = nil, b.Seq, true
+			// The board sends the table right after the sample it belongs to.
+			a.ownersFree, a.ownersFreeOK = a.lastFree, a.lastSampleOK && a.lastSeq == b.Seq
+		}
+		a.owners = append(a.owners, b.Entries...)
 	case *record.Watchdog:
 		a.consoleWDT++
 	case *record.Panic:
@@ -354,9 +370,24 @@ func (a *cellAcc) finish(res *CellResult) {
 		add(point(MetricLatencyP99, q[2], n))
 		add(point(MetricLatencyMax, float64(a.latency.Max()), n))
 	}
-	if a.owners != nil {
-		for _, e := range a.owners.Entries {
+	if a.ownersSeen {
+		var internal uint64
+		for _, e := range a.owners {
 			res.Owners = append(res.Owners, OwnerUse{Label: e.Label, Heap: e.Heap.String(), Bytes: e.Bytes, Blocks: e.Blocks})
+			if e.Heap == wire.HeapInternal {
+				internal += uint64(e.Bytes)
+			}
+		}
+		res.OwnersSeq = a.ownersSeq
+		if a.ownersFreeOK && res.InternalTotal > 0 {
+			used := int64(res.InternalTotal) - int64(a.ownersFree)
+			res.OwnersInternalUsed = used
+			res.OwnersUnattributed = used - int64(internal)
+			if res.OwnersUnattributed < 0 {
+				warn("owner snapshot (seq %d) names %d B of internal RAM but only %d B were in use at that sample", a.ownersSeq, internal, used)
+			}
+		} else {
+			warn("owner snapshot (seq %d) has no sample with its seq: internal RAM in use at that moment unknown", a.ownersSeq)
 		}
 	}
 }

@@ -241,7 +241,7 @@ func FitCosts(cells []CellResult) []CostResult {
 		}
 		cr.Model = CostModel
 		cr.SlopeSE, cr.FixedSE, cr.ResidualSE = cf.perSessionSE, cf.fixedSE, cf.residualSE
-		cr.SlopeDF, cr.FixedDF = cf.slopeDF, cf.fixedDF
+		cr.SlopeDF, cr.FixedDF, cr.B0 = cf.slopeDF, cf.fixedDF, cf.b0
 		slo, shi := tInterval(cf.perSession, cf.perSessionSE, float64(cf.slopeDF))
 		flo, fhi := tInterval(cf.fixed, cf.fixedSE, cf.fixedDF)
 		cr.Metrics = append(cr.Metrics,
@@ -268,6 +268,7 @@ const CostModel = "free = b0 - fixed*1[n>=1] - per_session*n, n = TLS sessions o
 	"each part has its own noise (no session means no network traffic), so fixed = b0 - (b0 - fixed) gets a Welch t interval; 95% intervals"
 
 type costFit struct {
+	b0                       float64
 	perSession, perSessionSE float64
 	fixed, fixedSE           float64
 	slopeDF                  int
@@ -310,7 +311,7 @@ func fitCost(x, y, base []float64) (costFit, error) {
 		return costFit{}, fmt.Errorf("need 2 or more measurements of free internal RAM with no session (N=0 cells or baseline phases), have %d", len(zero))
 	}
 	b0, b0SE := meanSE(zero)
-	cf := costFit{perSession: -line.Slope, perSessionSE: line.SlopeSE, slopeDF: line.N - 2, n: len(x1) + len(zero),
+	cf := costFit{b0: b0, perSession: -line.Slope, perSessionSE: line.SlopeSE, slopeDF: line.N - 2, n: len(x1) + len(zero),
 		fixed: b0 - line.Intercept, residualSE: line.ResidualSE, warning: warning}
 	v0, v1 := b0SE*b0SE, line.InterceptSE*line.InterceptSE
 	cf.fixedSE = math.Sqrt(v0 + v1)

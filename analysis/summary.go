@@ -264,10 +264,16 @@ type CellResult struct {
 	Segments int      `json:"segments"`
 	Samples  int      `json:"samples"`
 	Metrics  []Metric `json:"metrics"`
-	// Owners is the last owner breakdown of the steady phase, when the
-	// board reported one.
-	Owners   []OwnerUse `json:"owners,omitempty"`
-	Warnings []string   `json:"warnings,omitempty"`
+	// Owners is the last owner snapshot of the steady phase (every Owners
+	// frame of one seq), when the board reported one. OwnersInternalUsed is
+	// internal total - internal free at the sample with the snapshot's seq;
+	// OwnersUnattributed is that minus the internal bytes the owners name
+	// (allocations without an owner label, allocator overhead).
+	Owners             []OwnerUse `json:"owners,omitempty"`
+	OwnersSeq          uint32     `json:"owners_seq,omitempty"`
+	OwnersInternalUsed int64      `json:"owners_internal_used,omitempty"`
+	OwnersUnattributed int64      `json:"owners_unattributed,omitempty"`
+	Warnings           []string   `json:"warnings,omitempty"`
 }
 
 // GroupResult summarizes the repetitions of one Key: each metric is the
@@ -303,8 +309,10 @@ type CostResult struct {
 	Scenario string     `json:"scenario"`
 	Ns       []int      `json:"ns"`
 	Metrics  []Metric   `json:"metrics"`
-	// Model states the fitted model in words.
-	Model string `json:"model,omitempty"`
+	// Model states the fitted model in words; B0 is its b0 (the mean free
+	// internal RAM with no session), for drawing the fit.
+	Model string  `json:"model,omitempty"`
+	B0    float64 `json:"b0,omitempty"`
 	// SlopeSE and FixedSE are the standard errors of the per-session and
 	// one-time costs, SlopeDF and FixedDF their degrees of freedom (Welch
 	// for the one-time cost), ResidualSE that of the line through the cells

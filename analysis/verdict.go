@@ -68,8 +68,17 @@ type VerdictLine struct {
 	Variant  string `json:"variant"`
 	Baseline string `json:"baseline"`
 	Text     string `json:"text"`
+	// Parts are the clauses of Text ("; " between them); Flag marks a
+	// clause about a figure past its threshold.
+	Parts []VerdictPart `json:"parts"`
 	// Flagged is true when any of the variant's rows has a flag.
 	Flagged bool `json:"flagged"`
+}
+
+// VerdictPart is one clause of a verdict line.
+type VerdictPart struct {
+	Text string `json:"text"`
+	Flag bool   `json:"flag,omitempty"`
 }
 
 // Judgement holds what the verdicts were judged with.
@@ -249,8 +258,9 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 			Value: nan(), BaselineValue: nan(), Delta: nan(), Lo: nan(), Hi: nan(), P: nan(), Unit: unit}
 	}
 	var rows []Verdict
-	var parts []string
+	var parts []VerdictPart
 	flagged := false
+	add := func(text string, flag bool) { parts = append(parts, VerdictPart{Text: text, Flag: flag}) }
 
 	// Internal RAM freed at each swept N: median difference (Hodges-Lehmann)
 	// with its interval, Mann-Whitney p.
@@ -281,9 +291,9 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 		}
 	}
 	if !self {
-		parts = append(parts, freedText(v.key.Variant, fr, j.Alpha))
+		add(freedText(v.key.Variant, fr, j.Alpha), false)
 	} else {
-		parts = append(parts, v.key.Variant+" is the baseline")
+		add(v.key.Variant+" is the baseline", false)
 	}
 
 	// The fitted costs.
@@ -313,14 +323,14 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 		r.Value, r.BaselineValue, r.Delta = Float(v.sessionsFit), Float(base.sessionsFit), Float(v.sessionsFit-base.sessionsFit)
 		switch {
 		case self:
-			parts = append(parts, sessionsText(v.sessionsFit))
+			add(sessionsText(v.sessionsFit), false)
 		case v.sessionsFit == base.sessionsFit:
-			parts = append(parts, fmt.Sprintf("%s, as with %s", sessionsText(v.sessionsFit), base.key.Variant))
+			add(fmt.Sprintf("%s, as with %s", sessionsText(v.sessionsFit), base.key.Variant), false)
 		default:
 			if v.sessionsFit < base.sessionsFit {
 				r.Flag, flagged = FlagFewer, true
 			}
-			parts = append(parts, fmt.Sprintf("%s, %g with %s", sessionsText(v.sessionsFit), base.sessionsFit, base.key.Variant))
+			add(fmt.Sprintf("%s, %g with %s", sessionsText(v.sessionsFit), base.sessionsFit, base.key.Variant), r.Flag != "")
 		}
 		rows = append(rows, r)
 	}
@@ -336,7 +346,7 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 				txt += fmt.Sprintf(", %s with %s", KiB(base.minFree), base.key.Variant)
 			}
 		}
-		parts = append(parts, txt)
+		add(txt, false)
 		rows = append(rows, r)
 	}
 
@@ -349,13 +359,13 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 		}
 		if v.leakSig {
 			r.Flag, flagged = FlagLeak, true
-			parts = append(parts, fmt.Sprintf("leaks %.0f B per cycle", v.leak.Value))
+			add(fmt.Sprintf("leaks %.0f B per cycle", v.leak.Value), true)
 		} else {
-			parts = append(parts, "no leak")
+			add("no leak", false)
 		}
 		rows = append(rows, r)
 	} else {
-		parts = append(parts, "leak not measured (no churn cells)")
+		add("leak not measured (no churn cells)", false)
 	}
 
 	// Websocket task stack headroom: the least over every cell.
@@ -370,12 +380,12 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 			r.Flag, flagged = FlagBelowThreshold, true
 			txt += fmt.Sprintf(", below %.0f B", j.WSStackHeadroom)
 		}
-		parts = append(parts, txt)
+		add(txt, r.Flag != "")
 		rows = append(rows, r)
 	}
 
 	// Counts of things that went wrong.
-	var bad []string
+	var bad []VerdictPart
 	for _, c := range []struct{ metric, what string }{
 		{MetricResets, "reset"}, {MetricWatchdogs, "watchdog trigger"}, {MetricStackOverflows, "stack overflow"},
 		{MetricPanics, "panic"}, {MetricSessionFailures, "failed session"},
@@ -393,7 +403,7 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 			if !self {
 				txt += fmt.Sprintf("; %g with %s", base.counts[c.metric], base.key.Variant)
 			}
-			bad = append(bad, txt+")")
+			bad = append(bad, VerdictPart{Text: txt + ")", Flag: r.Flag != ""})
 		}
 		rows = append(rows, r)
 	}
@@ -401,15 +411,19 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 	r.Value, r.BaselineValue, r.Delta = Float(v.failed), Float(base.failed), Float(v.failed-base.failed)
 	if v.failed > 0 {
 		r.Flag, flagged = FlagNonZero, true
-		bad = append(bad, fmt.Sprintf("%d of %d cells failed (%s)", v.failed, v.cells, v.failedReason))
+		bad = append(bad, VerdictPart{Text: fmt.Sprintf("%d of %d cells failed (%s)", v.failed, v.cells, v.failedReason), Flag: true})
 	}
 	rows = append(rows, r)
 	if len(bad) == 0 {
-		parts = append(parts, "no resets, watchdogs or failures")
+		add("no resets, watchdogs or failures", false)
 	} else {
-		parts = append(parts, strings.Join(bad, ", "))
+		parts = append(parts, bad...)
 	}
-	return rows, VerdictLine{Board: v.key.Board, Variant: v.key.Variant, Baseline: base.key.Variant, Text: strings.Join(parts, "; "), Flagged: flagged}
+	texts := make([]string, len(parts))
+	for i, p := range parts {
+		texts[i] = p.Text
+	}
+	return rows, VerdictLine{Board: v.key.Board, Variant: v.key.Variant, Baseline: base.key.Variant, Text: strings.Join(texts, "; "), Parts: parts, Flagged: flagged}
 }
 
 func sessionsText(n float64) string {

@@ -17,7 +17,11 @@ import (
 	"github.com/wsbench/wsbench/rundir"
 )
 
-var screenshot = flag.String("screenshot", "", "write a full-page PNG of the browser test's report to this file")
+var (
+	screenshot = flag.String("screenshot", "", "write a full-page PNG of the browser test's report to this file")
+	shotsDir   = flag.String("shots", "", "write a 1400x900 PNG of the report's first screen and of each section to this directory")
+	reportFile = flag.String("report", "", "check this report.html (e.g. of a real run) instead of the fixture's")
+)
 
 // chromiumPath finds Debian's chromium; in CI its absence fails the test.
 func chromiumPath(t *testing.T) string {
@@ -50,11 +54,83 @@ type chartState struct {
 func TestReportInBrowser(t *testing.T) {
 	exe := chromiumPath(t)
 	js := echartsOrSkip(t)
+	if *reportFile != "" {
+		checkInBrowser(t, exe, *reportFile, 1, 0, *screenshot, "")
+		return
+	}
 	dir, s := fixtureRun(t, 200)
 	if err := WriteReportContext(context.Background(), dir, s, Options{EChartsJS: js}); err != nil {
 		t.Fatal(err)
 	}
 	checkInBrowser(t, exe, filepath.Join(dir, rundir.ReportFile), 9, 2, *screenshot, hostileVariant)
+}
+
+// layout is what a reviewer sees first in a 1400x900 window.
+type layout struct {
+	ScrollWidth   int     `json:"scrollWidth"`
+	ClientWidth   int     `json:"clientWidth"`
+	InnerHeight   int     `json:"innerHeight"`
+	VerdictBottom float64 `json:"verdictBottom"` // -1 without a verdict block
+	Wide          string  `json:"wide"`          // the first element wider than the page, if any
+}
+
+// checkLayout asserts, at 1400x900: the verdict block (when wantVerdicts)
+// lies in the first screen, and the page does not scroll sideways.
+func checkLayout(t *testing.T, ctx context.Context, wantVerdicts bool) {
+	t.Helper()
+	l, err := chromedp.Run(ctx, chromedp.Evaluate[layout](`(function () {
+		var d = document.documentElement, v = document.getElementById("verdicts"), wide = "";
+		document.querySelectorAll("body *").forEach(function (el) {
+			if (!wide && el.getBoundingClientRect().right > d.clientWidth + 0.5) { wide = el.tagName + (el.id ? "#" + el.id : "") + " " + (el.textContent || "").slice(0, 60); }
+		});
+		return {scrollWidth: d.scrollWidth, clientWidth: d.clientWidth, innerHeight: window.innerHeight,
+			verdictBottom: v ? v.getBoundingClientRect().bottom + window.scrollY : -1, wide: wide};
+	})()`))
+	if err != nil {
+		t.Fatalf("layout: %v", err)
+	}
+	if l.InnerHeight != 900 {
+		t.Fatalf("viewport height %d, want 900", l.InnerHeight)
+	}
+	if l.ScrollWidth > l.ClientWidth {
+		t.Errorf("the page scrolls sideways at 1400 px: scrollWidth %d > clientWidth %d (first wide element: %s)", l.ScrollWidth, l.ClientWidth, l.Wide)
+	}
+	if wantVerdicts {
+		switch {
+		case l.VerdictBottom < 0:
+			t.Errorf("no verdict block (#verdicts)")
+		case l.VerdictBottom > float64(l.InnerHeight):
+			t.Errorf("the verdict block ends at %.0f px, below the first screen (%d px)", l.VerdictBottom, l.InnerHeight)
+		}
+	}
+}
+
+// sectionShots writes the first screen and each section of the page as PNGs.
+func sectionShots(t *testing.T, ctx context.Context, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "first-screen.png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("section[id]")).map(function (s) { return s.id; })`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		png, err := chromedp.Run(ctx, chromedp.Screenshot("#"+id))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", id, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, id+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestComparisonInBrowser does the same for the comparison page.
@@ -96,7 +172,7 @@ func checkInBrowser(t *testing.T, exe, file string, minCharts, minMarks int, sho
 		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true),
 		// No network at all: every host resolves to nothing.
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND"),
-		chromedp.WindowSize(1400, 1000))
+		chromedp.WindowSize(1400, 900))
 	defer acancel()
 	tctx, tcancel := chromedp.NewContext(actx)
 	defer tcancel()
@@ -118,8 +194,12 @@ func checkInBrowser(t *testing.T, exe, file string, minCharts, minMarks int, sho
 			}
 		}
 	}()
-	if err := chromedp.Do(tctx, chromedp.Navigate(page)); err != nil {
+	if err := chromedp.Do(tctx, chromedp.EmulateViewport(1400, 900), chromedp.Navigate(page)); err != nil {
 		t.Fatalf("navigate %s: %v", page, err)
+	}
+	checkLayout(t, tctx, strings.HasSuffix(file, rundir.ReportFile))
+	if *shotsDir != "" && strings.HasSuffix(file, rundir.ReportFile) {
+		sectionShots(t, tctx, *shotsDir)
 	}
 	states, err := chromedp.Run(tctx, chromedp.Evaluate[[]chartState](`Array.from(document.querySelectorAll("div.chart")).map(function (el) {
 		var c = echarts.getInstanceByDom(el);

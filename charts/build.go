@@ -20,6 +20,10 @@ import (
 // MaxPoints is the number of points a timeline series is downsampled to.
 const MaxPoints = 1500
 
+// timelinePalette colours the timeline's groups.
+var timelinePalette = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#393b79",
+	"#637939", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363", "#9c9ede", "#cedb9c", "#e7ba52", "#ad494a", "#a55194", "#6baed6"}
+
 // maxMarks bounds the reset/watchdog marks drawn on one series.
 const maxMarks = 60
 
@@ -127,6 +131,9 @@ func Build(ctx context.Context, runDir string, s *analysis.Summary) ([]Chart, er
 		return nil, err
 	}
 	out = append(out, tl...)
+	if c, ok := freedChart(s); ok {
+		out = append(out, c)
+	}
 	out = append(out, steadyVsN(s)...)
 	for _, f := range []func(*analysis.Summary) (Chart, bool){costChart(analysis.MetricPerSessionCost), costChart(analysis.MetricFixedCost),
 		internalVsPSRAM, stackChart, leakChart, latencyChart, ownersChart} {
@@ -173,13 +180,11 @@ func timelineCharts(ctx context.Context, runDir string, s *analysis.Summary) ([]
 	type panel struct{ board, scenario string }
 	var panels []panel
 	cellsOf := map[panel][]*analysis.CellResult{}
-	seen := map[analysis.Key]bool{}
 	for i := range s.Cells {
 		c := &s.Cells[i]
-		if c.Samples == 0 || seen[c.Key] {
-			continue // one repetition per group: the first with samples
+		if c.Samples == 0 {
+			continue // every repetition with samples is drawn
 		}
-		seen[c.Key] = true
 		p := panel{c.Key.Board, c.Key.Scenario}
 		if _, ok := cellsOf[p]; !ok {
 			panels = append(panels, p)
@@ -214,8 +219,14 @@ func timelineCharts(ctx context.Context, runDir string, s *analysis.Summary) ([]
 			if a.Label != b.Label {
 				return a.Label < b.Label
 			}
-			return a.N < b.N
+			if a.N != b.N {
+				return a.N < b.N
+			}
+			return cells[i].Rep < cells[j].Rep
 		})
+		// Every repetition of a group is one series name (one legend entry
+		// that shows or hides them all) in one colour.
+		colors := map[string]string{}
 		// Show the largest N of each variant; the legend brings back the rest.
 		largest := map[string]int{}
 		for _, c := range cells {
@@ -243,9 +254,12 @@ func timelineCharts(ctx context.Context, runDir string, s *analysis.Summary) ([]
 				name += " " + c.Key.Label
 			}
 			name += fmt.Sprintf(" N=%d", c.Key.N)
-			selected[name] = c.Key.N == largest[c.Key.Variant+"\x00"+c.Key.Behaviour+"\x00"+c.Key.Label]
-			if !selected[name] {
-				hidden++
+			if _, ok := colors[name]; !ok {
+				colors[name] = timelinePalette[len(colors)%len(timelinePalette)]
+				selected[name] = c.Key.N == largest[c.Key.Variant+"\x00"+c.Key.Behaviour+"\x00"+c.Key.Label]
+				if !selected[name] {
+					hidden++
+				}
 			}
 			var mps []opts.MarkPointNameCoordItem
 			for _, m := range tl.Marks {
@@ -270,7 +284,7 @@ func timelineCharts(ctx context.Context, runDir string, s *analysis.Summary) ([]
 			marks += len(mps)
 			points += len(data)
 			sopts := []charts.SeriesOpts{charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false), Symbol: "none"}),
-				charts.WithLineStyleOpts(opts.LineStyle{Width: 1.5})}
+				charts.WithLineStyleOpts(opts.LineStyle{Width: 1.2, Color: colors[name]}), charts.WithItemStyleOpts(opts.ItemStyle{Color: colors[name]})}
 			if len(mps) > 0 {
 				sopts = append(sopts, charts.WithMarkPointNameCoordItemOpts(mps...))
 			}
@@ -279,7 +293,7 @@ func timelineCharts(ctx context.Context, runDir string, s *analysis.Summary) ([]
 		if points == 0 {
 			continue
 		}
-		caption := "One repetition per variant and N. Board clock, seconds since the first sample (a reset continues the axis). " +
+		caption := "Every repetition of every variant and N, one colour per variant and N. Board clock, seconds since the first sample (a reset continues the axis). " +
 			fmt.Sprintf("Each series is downsampled to at most %d points (LTTB) for display; the figures use every sample.", MaxPoints)
 		if hidden > 0 {
 			caption += " Only the largest N of each variant is shown at first: click the legend for the others."
@@ -388,8 +402,8 @@ func steadyVsN(s *analysis.Summary) []Chart {
 					continue
 				}
 				pc, ok1 := cr.Metric(analysis.MetricPerSessionCost)
-				z, ok2 := cr.Metric(analysis.MetricSteadyFreeAtZero)
-				if !ok1 || !ok2 {
+				fx, ok2 := cr.Metric(analysis.MetricFixedCost)
+				if !ok1 || !ok2 || cr.B0 == 0 {
 					continue
 				}
 				// The fit is in sessions actually open: evaluate it there.
@@ -402,7 +416,11 @@ func steadyVsN(s *analysis.Summary) []Chart {
 					if so, ok := g.Metric(analysis.MetricSessionsOpen); ok {
 						x = so.Value
 					}
-					fit[pos[g.Key.N]] = opts.LineData{Value: kib(z.Value - pc.Value*x)}
+					one := 0.0
+					if x >= 1 {
+						one = 1
+					}
+					fit[pos[g.Key.N]] = opts.LineData{Value: kib(cr.B0 - fx.Value*one - pc.Value*x)}
 				}
 				line.AddSeries(name+" fit", fit, charts.WithLineChartOpts(opts.LineChart{Symbol: "none"}),
 					charts.WithLineStyleOpts(opts.LineStyle{Type: "dashed", Width: 1}))
@@ -421,10 +439,105 @@ func steadyVsN(s *analysis.Summary) []Chart {
 			band = "Shaded: the 95% interval of the median where there are at least 6 repetitions, else the range of the repetitions."
 		}
 		out = append(out, Chart{ID: id, Title: "Steady free internal RAM (KiB) against N sessions: " + board,
-			Caption: "Median across repetitions of each cell's steady-window median. " + band + " Dashed: the least-squares fit whose slope is the per-session cost, at the number of sessions actually open (below N where sessions failed).",
+			Caption: "Median across repetitions of each cell's steady-window median. " + band + " Dashed: the cost fit b0 − one-time·1[n≥1] − per-session·n at the number of sessions actually open (below N where sessions failed).",
 			Option:  m})
 	}
 	return out
+}
+
+// freedChart draws the verdicts' first figure: internal RAM each variant
+// frees against the baseline variant at every swept N, with the 95%
+// interval of that median difference.
+func freedChart(s *analysis.Summary) (Chart, bool) {
+	type key struct {
+		board, variant string
+	}
+	nset := map[int]bool{}
+	rows := map[key]map[int]analysis.Verdict{}
+	var order []key
+	for _, v := range s.Verdicts {
+		if v.Metric != analysis.MetricInternalFreeSteady || v.Variant == v.Baseline || math.IsNaN(float64(v.Delta)) {
+			continue
+		}
+		k := key{v.Board, v.Variant}
+		if rows[k] == nil {
+			rows[k] = map[int]analysis.Verdict{}
+			order = append(order, k)
+		}
+		rows[k][v.N] = v
+		nset[v.N] = true
+	}
+	if len(order) == 0 {
+		return Chart{}, false
+	}
+	boards := map[string]bool{}
+	for _, k := range order {
+		boards[k.board] = true
+	}
+	var ns []int
+	for n := range nset {
+		ns = append(ns, n)
+	}
+	sort.Ints(ns)
+	cats := make([]string, len(ns))
+	for i, n := range ns {
+		cats[i] = fmt.Sprint(n)
+	}
+	line := charts.NewLine()
+	line.SetXAxis(cats)
+	line.SetGlobalOptions(commonOpts("freed", "item")...)
+	top, bottom := 0.0, 0.0
+	var legend []string
+	anyCI := false
+	for _, k := range order {
+		med := make([]opts.LineData, len(ns))
+		lo := make([]opts.LineData, len(ns))
+		width := make([]opts.LineData, len(ns))
+		for i, n := range ns {
+			med[i], lo[i], width[i] = opts.LineData{Value: "-"}, opts.LineData{Value: "-"}, opts.LineData{Value: "-"}
+			v, ok := rows[k][n]
+			if !ok {
+				continue
+			}
+			d := kib(float64(v.Delta))
+			med[i] = opts.LineData{Value: d}
+			top, bottom = math.Max(top, d), math.Min(bottom, d)
+			l, h := d, d
+			if !math.IsNaN(float64(v.Lo)) && !math.IsNaN(float64(v.Hi)) {
+				l, h = kib(float64(v.Lo)), kib(float64(v.Hi))
+				anyCI = true
+			}
+			top, bottom = math.Max(top, h), math.Min(bottom, l)
+			lo[i], width[i] = opts.LineData{Value: l}, opts.LineData{Value: math.Round((h-l)*100) / 100}
+		}
+		name := k.variant
+		if len(boards) > 1 {
+			name = k.board + " · " + name
+		}
+		legend = append(legend, name)
+		line.AddSeries(name, med, charts.WithLineChartOpts(opts.LineChart{Symbol: "circle", SymbolSize: 7}))
+		stack := "band:" + name
+		line.AddSeries(name+" interval low", lo, charts.WithLineChartOpts(opts.LineChart{Stack: stack, Symbol: "none"}),
+			charts.WithLineStyleOpts(opts.LineStyle{Opacity: opts.Float(0)}))
+		line.AddSeries(name+" interval", width, charts.WithLineChartOpts(opts.LineChart{Stack: stack, Symbol: "none"}),
+			charts.WithLineStyleOpts(opts.LineStyle{Opacity: opts.Float(0)}), charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.25)}))
+	}
+	line.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "category", Name: "N sessions", NameLocation: "middle", NameGap: 28, Data: cats}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "KiB freed", Min: niceFloor(bottom), Max: niceCeil(top)}),
+		charts.WithGridOpts(opts.Grid{Left: "20", Right: "40", Top: "52", Bottom: "40", ContainLabel: opts.Bool(true)}))
+	m := optionOf(line)
+	colorBands(m)
+	if lg, ok := m["legend"].(map[string]any); ok {
+		lg["data"] = legend
+	}
+	base := s.Judgement.Baseline
+	band := "Shaded: its 95% interval."
+	if !anyCI {
+		band = "No interval: fewer than 6 repetitions."
+	}
+	return Chart{ID: "freed", Title: "Internal RAM freed against " + base + " at each N (KiB)",
+		Caption: "Steady free internal RAM of the variant minus that of " + base + ": the median of the pairwise differences of the repetitions (Hodges-Lehmann), as in the verdicts. " + band + " The axis includes every interval. Above zero: the option frees internal RAM. At N=0 no client runs, so nothing can differ.",
+		Option:  m}, true
 }
 
 // colorBands gives each band series the color of the median series it
@@ -482,6 +595,7 @@ func costChart(metric string) func(*analysis.Summary) (Chart, bool) {
 		var cats []string
 		var vals []opts.BarData
 		var lo, hi []float64
+		top, bottom := 0.0, 0.0
 		for _, cr := range s.Costs {
 			m, ok := cr.Metric(metric)
 			if !ok {
@@ -489,8 +603,17 @@ func costChart(metric string) func(*analysis.Summary) (Chart, bool) {
 			}
 			cats = append(cats, lab.variant(cr.Variant))
 			vals = append(vals, opts.BarData{Value: kib(m.Value)})
-			lo = append(lo, kib(float64(m.Lo)))
-			hi = append(hi, kib(float64(m.Hi)))
+			l, h := math.NaN(), math.NaN()
+			if m.HasInterval() {
+				l, h = kib(float64(m.Lo)), kib(float64(m.Hi))
+			}
+			lo, hi = append(lo, l), append(hi, h)
+			// The axis holds every bar and every interval drawn.
+			for _, v := range []float64{kib(m.Value), l, h} {
+				if !math.IsNaN(v) {
+					top, bottom = math.Max(top, v), math.Min(bottom, v)
+				}
+			}
 		}
 		if len(cats) == 0 {
 			return Chart{}, false
@@ -500,17 +623,40 @@ func costChart(metric string) func(*analysis.Summary) (Chart, bool) {
 		bar.SetXAxis(cats)
 		bar.SetGlobalOptions(commonOpts(id, "axis")...)
 		bar.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "category", Data: cats, AxisLabel: catLabel(cats)}),
-			charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "KiB"}))
-		title, caption := "Internal RAM cost per TLS session", "Minus the slope of steady free internal RAM against the number of sessions open, over every sweep cell of the variant; the black line is the 95% confidence interval (t distribution)."
-		name := "per-session internal cost (KiB)"
+			charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "KiB", Min: niceFloor(bottom), Max: niceCeil(top)}))
+		title := "Internal RAM per TLS session"
+		caption := "per_session in the fit free = b0 − one-time·1[n≥1] − per-session·n of every sweep cell's steady free internal RAM against the sessions open: what one more TLS session takes. Black line: its 95% t interval (the axis includes every interval)."
+		name := "per TLS session (KiB)"
 		if metric == analysis.MetricFixedCost {
-			title = "Fixed internal cost"
-			caption = "Median baseline free internal RAM minus the fit's intercept (steady free RAM extrapolated to zero sessions): internal RAM the session machinery takes once, whatever N. Black line: 95% interval of the intercept."
-			name = "fixed internal cost (KiB)"
+			title = "One-time internal cost of the websocket client"
+			caption = "one-time in the same fit: what free internal RAM loses once when the first session opens, besides that session's TLS cost. Session 0 is the websocket client, so this is its task stack, struct, config and event loop; moving the 4096-byte stack to PSRAM should take 4096 B (and a 4-byte block header) off it. Black line: its 95% interval (Welch t; the axis includes every interval)."
+			name = "one-time (client) cost (KiB)"
 		}
 		bar.AddSeries(name, vals, errorBars(cats, lo, hi))
 		return Chart{ID: id, Title: title, Caption: caption, Option: noLegend(optionOf(bar))}, true
 	}
+}
+
+// niceFloor and niceCeil round an axis bound outwards to a round step, so
+// the axis holds the bound with a margin.
+func niceFloor(v float64) float64 {
+	if v >= 0 {
+		return 0
+	}
+	return -niceCeil(-v)
+}
+
+func niceCeil(v float64) float64 {
+	if v <= 0 {
+		return 0
+	}
+	step := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, f := range []float64{1, 2, 2.5, 5, 10} {
+		if f*step >= v*1.05 {
+			return f * step
+		}
+	}
+	return 10 * step
 }
 
 // catLabel shows every category label, wrapped to the width a category gets.
@@ -569,41 +715,44 @@ func barVal(m analysis.Metric, ok bool) opts.BarData {
 	return opts.BarData{Value: kib(m.Value)}
 }
 
+// stackChart draws each variant's websocket task stack headroom with the
+// definition of the verdicts and the terminal: the least ws_stack_hwm of
+// any cell of the variant, naming the scenario it came from.
 func stackChart(s *analysis.Summary) (Chart, bool) {
 	lab := labelsFor(s)
+	th := s.Judgement.WSStackHeadroom
 	var cats []string
 	var vals []opts.BarData
-	for _, g := range largestNGroups(s) {
-		h, ok := g.Metric(analysis.MetricWSStackHWM)
-		if !ok {
+	top := th
+	for _, o := range analysis.Overviews(s) {
+		if !o.HasHWM {
 			continue
 		}
-		label := fmt.Sprintf("%.0f B", h.Value)
-		if hr, ok := g.Metric(analysis.MetricWSStackHeadroom); ok {
-			label = fmt.Sprintf("%.0f B (%.0f%%)", h.Value, hr.Value*100)
-		}
-		cats = append(cats, lab.variant(g.Key.VariantKey())+fmt.Sprintf(" N=%d", g.Key.N))
+		label := fmt.Sprintf("%.0f B", o.HWM)
+		cats = append(cats, lab.variant(o.Key)+" ("+o.HWMScen+")")
 		color := "#3ba272"
-		if h.Value < 512 {
+		if o.HWM < th {
 			color = "#ee6666"
 		}
-		vals = append(vals, opts.BarData{Value: h.Value, Label: &opts.Label{Show: opts.Bool(true), Position: "top", Formatter: label},
+		top = math.Max(top, o.HWM)
+		vals = append(vals, opts.BarData{Value: o.HWM, Label: &opts.Label{Show: opts.Bool(true), Position: "top", Formatter: label},
 			ItemStyle: &opts.ItemStyle{Color: color}})
 	}
 	if len(cats) == 0 {
 		return Chart{}, false
 	}
+	thLabel := fmt.Sprintf("%.0f B", th)
 	bar := charts.NewBar()
 	bar.SetXAxis(cats)
 	bar.SetGlobalOptions(commonOpts("stack", "axis")...)
 	bar.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "category", Data: cats, AxisLabel: catLabel(cats)}),
-		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "bytes never used"}))
-	bar.AddSeries("websocket task stack high-water mark", vals,
-		charts.WithMarkLineNameYAxisItemOpts(opts.MarkLineNameYAxisItem{Name: "512 B", YAxis: 512}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "bytes never used", Min: 0, Max: niceCeil(top)}))
+	bar.AddSeries("websocket task stack headroom", vals,
+		charts.WithMarkLineNameYAxisItemOpts(opts.MarkLineNameYAxisItem{Name: thLabel, YAxis: th}),
 		charts.WithMarkLineStyleOpts(opts.MarkLineStyle{Symbol: []string{"none", "none"}, LineStyle: &opts.LineStyle{Color: "#ee6666", Type: "dashed"},
-			Label: &opts.Label{Show: opts.Bool(true), Formatter: "512 B"}}))
-	return Chart{ID: "stack", Title: "Websocket task stack headroom at the largest N",
-		Caption: "Smallest high-water mark (stack bytes never used) over the run, median across repetitions; in brackets as a share of the task's stack. Red: under 512 B.",
+			Label: &opts.Label{Show: opts.Bool(true), Position: "insideEndTop", Formatter: "threshold " + thLabel}}))
+	return Chart{ID: "stack", Title: "Websocket task stack headroom (least over every cell)",
+		Caption: fmt.Sprintf("The smallest high-water mark (stack bytes never used) any cell of the variant reported, in brackets the scenario it came from: the figure of the verdicts and the terminal table. Red: under the matrix's threshold (%s, dashed).", thLabel),
 		Option:  noLegend(optionOf(bar))}, true
 }
 
@@ -690,26 +839,38 @@ func latencyChart(s *analysis.Summary) (Chart, bool) {
 
 var ownerIndex = regexp.MustCompile(`\[\d+\]`)
 
+// ownerPalette has distinct colours for the named owners; "other" is
+// grey and "unattributed" light grey, never one of these.
+// (Kelly's colours of maximum contrast, without grey and white).
+var ownerPalette = []string{"#0067A5", "#F38400", "#008856", "#BE0032", "#875692", "#F3C300", "#A1CAF1", "#C2B280",
+	"#E68FAC", "#604E97", "#F99379", "#8DB600", "#882D17", "#DCD300", "#2B3D26", "#B3446C", "#654522"}
+
+// ownersChart accounts for the internal RAM in use at the steady owner
+// snapshot of every repetition at each variant's largest N: the named
+// owners, the rest of the named owners as "other", and the bytes in use
+// that no owner names as "unattributed", so each bar is internal total −
+// internal free at that sample.
 func ownersChart(s *analysis.Summary) (Chart, bool) {
 	lab := labelsFor(s)
 	type entry struct {
-		cat   string
-		bytes map[string]float64
+		cat          string
+		bytes        map[string]float64
+		unattributed float64
+	}
+	byID := map[string]*analysis.CellResult{}
+	for i := range s.Cells {
+		byID[s.Cells[i].ID] = &s.Cells[i]
 	}
 	var entries []entry
 	totals := map[string]float64{}
 	for _, g := range largestNGroups(s) {
 		for _, id := range g.Cells {
-			var c *analysis.CellResult
-			for i := range s.Cells {
-				if s.Cells[i].ID == id {
-					c = &s.Cells[i]
-				}
-			}
+			c := byID[id]
 			if c == nil || len(c.Owners) == 0 {
 				continue
 			}
-			e := entry{cat: lab.variant(g.Key.VariantKey()) + fmt.Sprintf(" N=%d", g.Key.N), bytes: map[string]float64{}}
+			e := entry{cat: lab.variant(g.Key.VariantKey()) + fmt.Sprintf(" N=%d r%d", g.Key.N, c.Rep), bytes: map[string]float64{},
+				unattributed: math.Max(float64(c.OwnersUnattributed), 0)}
 			for _, o := range c.Owners {
 				if o.Heap != "internal" {
 					continue
@@ -719,7 +880,6 @@ func ownersChart(s *analysis.Summary) (Chart, bool) {
 				totals[l] += float64(o.Bytes)
 			}
 			entries = append(entries, e)
-			break
 		}
 	}
 	if len(entries) == 0 || len(totals) == 0 {
@@ -735,9 +895,16 @@ func ownersChart(s *analysis.Summary) (Chart, bool) {
 		}
 		return labels[i] < labels[j]
 	})
-	const top = 10
-	other := labels[min(top, len(labels)):]
-	labels = labels[:min(top, len(labels))]
+	// The largest owners get a colour each, and so does every websocket
+	// client allocation (what the placement options move), however small.
+	var named, other []string
+	for _, l := range labels {
+		if len(named) < len(ownerPalette) && (len(named) < 11 || strings.HasPrefix(l, "ws/")) {
+			named = append(named, l)
+		} else {
+			other = append(other, l)
+		}
+	}
 	var cats []string
 	for _, e := range entries {
 		cats = append(cats, e.cat)
@@ -745,19 +912,21 @@ func ownersChart(s *analysis.Summary) (Chart, bool) {
 	bar := charts.NewBar()
 	bar.SetGlobalOptions(commonOpts("owners", "axis")...)
 	bar.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "KiB"}),
-		charts.WithYAxisOpts(opts.YAxis{Type: "category", Data: cats}))
-	add := func(name string, get func(e entry) float64) {
+		charts.WithYAxisOpts(opts.YAxis{Type: "category", Data: cats, Inverse: opts.Bool(true)}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Type: "plain", Top: "0"}),
+		charts.WithGridOpts(opts.Grid{Left: "20", Right: "40", Top: "84", Bottom: "30", ContainLabel: opts.Bool(true)}))
+	add := func(name, color string, get func(e entry) float64) {
 		data := make([]opts.BarData, len(entries))
 		for i, e := range entries {
 			data[i] = opts.BarData{Value: kib(get(e))}
 		}
-		bar.AddSeries(name, data, charts.WithBarChartOpts(opts.BarChart{Stack: "owners"}))
+		bar.AddSeries(name, data, charts.WithBarChartOpts(opts.BarChart{Stack: "owners"}), charts.WithItemStyleOpts(opts.ItemStyle{Color: color}))
 	}
-	for _, l := range labels {
-		add(l, func(e entry) float64 { return e.bytes[l] })
+	for i, l := range named {
+		add(l, ownerPalette[i], func(e entry) float64 { return e.bytes[l] })
 	}
 	if len(other) > 0 {
-		add("other", func(e entry) float64 {
+		add(fmt.Sprintf("other (%d labels)", len(other)), "#8c959f", func(e entry) float64 {
 			var sum float64
 			for _, l := range other {
 				sum += e.bytes[l]
@@ -765,8 +934,9 @@ func ownersChart(s *analysis.Summary) (Chart, bool) {
 			return sum
 		})
 	}
-	h := max(300, 80+50*len(cats))
+	add("unattributed", "#d0d7de", func(e entry) float64 { return e.unattributed })
+	h := max(300, 130+24*len(cats))
 	return Chart{ID: "owners", Title: "Where the internal RAM went (by owner label)",
-		Caption: "Internal heap held by each owner label at the end of the steady phase, one repetition at the largest N; session indexes ([0], [1], ...) are summed. Reported by the board when heap tracing is built in.",
+		Caption: "Internal heap in use at the steady phase's owner snapshot of every repetition at the largest N, by owner label (session indexes [0], [1], ... summed; every frame of a snapshot counted). Unattributed: internal total − free at that sample minus what the owners name (allocations without a label, allocator overhead), so each bar is the internal RAM in use. Reported by the board when heap tracing is built in.",
 		Height:  h, Option: optionOf(bar)}, true
 }

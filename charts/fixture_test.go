@@ -71,5 +71,9 @@ func fixtureRun(t testing.TB, steadySamples int) (string, *analysis.Summary) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The fixture's baseline variant is called "baseline" (a matrix would
+	// say baseline_variant: baseline).
+	s.Judgement.Baseline = "baseline"
+	s.Verdicts, s.VerdictLines = analysis.Judge(s, s.Judgement)
 	return dir, s
 }

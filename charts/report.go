@@ -78,12 +78,24 @@ type chartView struct {
 	Height             int
 }
 
+type verdictView struct {
+	Board string
+	Parts []analysis.VerdictPart
+	Flag  bool
+}
+
 type pageView struct {
 	Title      string
 	RunID      string
 	Generated  string
 	Boards     []string
 	Warnings   []string
+	Baseline   string
+	Headroom   string
+	Verdicts   []verdictView
+	Variants   tableView
+	Sweep      tableView
+	Model      string
 	Groups     tableView
 	Costs      tableView
 	Static     tableView
@@ -102,22 +114,28 @@ func fmtKiB(v float64) string {
 	return fmt.Sprintf("%.1f", v/1024)
 }
 
-func metricCell(m analysis.Metric, ok bool) cellView {
+func metricCell(m analysis.Metric, ok bool, s *analysis.Summary) cellView {
 	if !ok {
 		return cellView{Text: "—", Class: "na"}
 	}
 	var text string
-	switch m.Unit {
-	case analysis.UnitBytes, analysis.UnitBytesSession:
+	switch {
+	case m.Name == analysis.MetricFixedCost || m.Name == analysis.MetricPerSessionCost || m.Name == analysis.MetricPerSessionPSRAM:
+		// Fitted costs in bytes: their intervals are narrower than 0.1 KiB.
+		text = fmt.Sprintf("%.0f", m.Value)
+		if m.HasInterval() {
+			text += fmt.Sprintf(" [%.0f, %.0f]", float64(m.Lo), float64(m.Hi))
+		}
+	case m.Unit == analysis.UnitBytes || m.Unit == analysis.UnitBytesSession:
 		text = fmtKiB(m.Value)
 		if m.HasInterval() {
 			text += fmt.Sprintf(" [%s, %s]", fmtKiB(float64(m.Lo)), fmtKiB(float64(m.Hi)))
 		}
-	case analysis.UnitRatio:
+	case m.Unit == analysis.UnitRatio:
 		text = fmt.Sprintf("%.0f%%", m.Value*100)
-	case analysis.UnitMicros:
+	case m.Unit == analysis.UnitMicros:
 		text = fmt.Sprintf("%.1f", m.Value/1000)
-	case analysis.UnitBytesCycle:
+	case m.Unit == analysis.UnitBytesCycle:
 		text = fmt.Sprintf("%.1f", m.Value)
 		if m.HasInterval() {
 			text += fmt.Sprintf(" [%.1f, %.1f]", float64(m.Lo), float64(m.Hi))
@@ -132,44 +150,181 @@ func metricCell(m analysis.Metric, ok bool) cellView {
 	if len(m.Values) > 1 {
 		title += fmt.Sprintf(", repetitions %v", m.Values)
 	}
+	// Red only where a figure crosses its threshold: a count of resets,
+	// watchdog triggers, overflows or panics above zero, a leak whose
+	// interval lies above zero, a stack headroom below the matrix's
+	// threshold. Sessions that fail for want of memory are what a sweep
+	// looks for, not a threshold.
 	cls := ""
-	info, _ := analysis.Info(m.Name)
-	if (m.Unit == analysis.UnitCount && m.Value > 0 && info.Core) || (m.Significant != nil && *m.Significant && m.Value > 0) {
-		cls = "bad"
+	switch m.Name {
+	case analysis.MetricResets, analysis.MetricWatchdogs, analysis.MetricStackOverflows, analysis.MetricPanics:
+		if m.Value > 0 {
+			cls = "bad"
+		}
+	case analysis.MetricLeakPerCycle:
+		if m.Significant != nil && *m.Significant && m.Value > 0 {
+			cls = "bad"
+		}
+	case analysis.MetricWSStackHWM:
+		text = fmt.Sprintf("%.0f", m.Value)
+		if s != nil && m.Value < s.Judgement.WSStackHeadroom {
+			cls = "bad"
+		}
 	}
 	return cellView{Text: text, Title: title, Class: cls}
 }
 
+// groupsTable lists every cell group (all scenarios) with the figures that
+// are not in the sweep table: one short figure per cell (the interval is
+// in the hover text), so the table fits a 1400 px window.
 func groupsTable(s *analysis.Summary) tableView {
 	t := tableView{Head: []string{"board", "variant", "behaviour", "scenario", "N", "reps",
-		"steady free internal KiB [95% CI]", "min free KiB", "largest block KiB", "fragmentation", "PSRAM used KiB", "DMA free KiB",
-		"ws stack HWM B", "stack headroom", "resets", "watchdogs", "session failures", "leak B/cycle", "handler p99 ms"}, Text: 4}
+		"lowest free KiB", "largest block KiB", "fragmen­tation", "PSRAM used KiB", "DMA free KiB",
+		"ws stack headroom B", "resets", "watch­dogs", "failed sessions", "leak B/cycle", "handler p99 ms"}, Text: 4}
 	for _, g := range s.Groups {
-		get := func(n string) cellView { m, ok := g.Metric(n); return metricCell(m, ok) }
+		get := func(n string) cellView { m, ok := g.Metric(n); return short(metricCell(m, ok, s)) }
 		scen := g.Key.Scenario
 		if g.Key.Label != "" && g.Key.Label != g.Key.Scenario {
-			scen += " (" + g.Key.Label + ")"
+			scen = g.Key.Label
 		}
-		variant := g.Key.Variant
-		if g.Key.Branch != "" {
-			variant += " @" + g.Key.Branch
-		}
-		hwm := get(analysis.MetricWSStackHWM)
-		if m, ok := g.Metric(analysis.MetricWSStackHWM); ok {
-			hwm.Text = fmt.Sprintf("%.0f", m.Value)
-			if m.Value < 512 {
-				hwm.Class = "bad"
-			}
-		}
+		variant := variantNamer(s)(g.Key.VariantKey())
 		row := rowView{Name: fmt.Sprintf("%s · %s · %s · N=%d", g.Key.Board, variant, scen, g.Key.N),
 			Cells: []cellView{{Text: g.Key.Board, Class: "l"}, {Text: variant, Class: "l"}, {Text: g.Key.Behaviour, Class: "l"}, {Text: scen, Class: "l"},
 				{Text: fmt.Sprint(g.Key.N)}, {Text: fmt.Sprint(len(g.Cells))},
-				get(analysis.MetricInternalFreeSteady), get(analysis.MetricInternalFreeMin), get(analysis.MetricInternalLargest),
+				get(analysis.MetricInternalFreeMin), get(analysis.MetricInternalLargest),
 				get(analysis.MetricFragmentation), get(analysis.MetricPSRAMUsed), get(analysis.MetricDMAFree),
-				hwm, get(analysis.MetricWSStackHeadroom), get(analysis.MetricResets), get(analysis.MetricWatchdogs),
+				get(analysis.MetricWSStackHWM), get(analysis.MetricResets), get(analysis.MetricWatchdogs),
 				get(analysis.MetricSessionFailures), get(analysis.MetricLeakPerCycle), get(analysis.MetricLatencyP99)},
 			Warnings: g.Warnings}
 		t.Rows = append(t.Rows, row)
+	}
+	return dropConstant(t, 0, 2)
+}
+
+// short drops the interval from a cell's text (the hover keeps it).
+func short(c cellView) cellView {
+	if i := strings.Index(c.Text, " ["); i > 0 {
+		c.Text = c.Text[:i]
+	}
+	return c
+}
+
+// sweepTable is steady free internal RAM by N: one row per variant, one
+// column per swept N, the median across repetitions with its interval.
+func sweepTable(s *analysis.Summary) tableView {
+	nset := map[int]bool{}
+	for _, g := range s.Groups {
+		if g.Key.Scenario == "sweep" {
+			nset[g.Key.N] = true
+		}
+	}
+	var ns []int
+	for n := range nset {
+		ns = append(ns, n)
+	}
+	sort.Ints(ns)
+	t := tableView{Head: []string{"board", "variant", "behaviour"}, Text: 3}
+	for _, n := range ns {
+		t.Head = append(t.Head, fmt.Sprintf("N=%d", n))
+	}
+	for _, o := range orderedOverviews(s) {
+		if len(o.Sweep) == 0 {
+			continue
+		}
+		row := rowView{Cells: []cellView{{Text: o.Key.Board, Class: "l"}, {Text: variantNamer(s)(o.Key), Class: "l"}, {Text: o.Key.Behaviour, Class: "l"}}}
+		for _, n := range ns {
+			g := o.Sweep[n]
+			if g == nil {
+				row.Cells = append(row.Cells, cellView{Text: "—", Class: "na"})
+				continue
+			}
+			m, ok := g.Metric(analysis.MetricInternalFreeSteady)
+			row.Cells = append(row.Cells, metricCell(m, ok, s))
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return dropConstant(t, 0, 2)
+}
+
+// variantName names a variant in a table; the branch only when the run
+// holds more than one (the page header names a run's one branch).
+func variantName(k analysis.VariantKey) string { return k.Variant }
+
+func variantNamer(s *analysis.Summary) func(analysis.VariantKey) string {
+	branches := map[string]bool{}
+	for _, c := range s.Cells {
+		branches[c.Key.Branch] = true
+	}
+	return func(k analysis.VariantKey) string {
+		if len(branches) > 1 && k.Branch != "" {
+			return k.Variant + " @" + k.Branch
+		}
+		return k.Variant
+	}
+}
+
+// orderedOverviews puts the baseline variant first on each board.
+func orderedOverviews(s *analysis.Summary) []analysis.Overview {
+	ovs := analysis.Overviews(s)
+	sort.SliceStable(ovs, func(i, j int) bool {
+		a, b := ovs[i].Key, ovs[j].Key
+		if a.Board != b.Board {
+			return a.Board < b.Board
+		}
+		return a.Variant == s.Judgement.Baseline && b.Variant != s.Judgement.Baseline
+	})
+	return ovs
+}
+
+// variantsTable is one row per variant: the fitted costs, what fits, and
+// the worst of every health figure over all its cells (the definitions of
+// the verdicts and the terminal table).
+func variantsTable(s *analysis.Summary) tableView {
+	t := tableView{Head: []string{"board", "variant", "behaviour", "one-time (client) B [95% CI]", "per TLS session B [95% CI]",
+		"free at N=0 KiB (measured)", "most sessions", "lowest free KiB", "ws stack headroom B", "leak B/cycle", "resets", "watchdogs", "failed cells"}, Text: 3}
+	for _, o := range orderedOverviews(s) {
+		cost := func(n string) cellView {
+			if o.Cost == nil {
+				return cellView{Text: "—", Class: "na"}
+			}
+			m, ok := o.Cost.Metric(n)
+			return metricCell(m, ok, s)
+		}
+		na := cellView{Text: "—", Class: "na"}
+		sessions, minFree, hwm, leak := na, na, na, na
+		if o.HasSweep {
+			sessions = cellView{Text: fmt.Sprintf("%.0f", o.SessionsFit), Title: "most TLS sessions open in a sweep group (median over repetitions)"}
+		}
+		if o.HasMinFree {
+			minFree = cellView{Text: fmtKiB(o.MinFree) + " (" + o.MinFreeScen + ")", Title: "least internal_free_min of any cell"}
+		}
+		if o.HasHWM {
+			hwm = cellView{Text: fmt.Sprintf("%.0f (%s)", o.HWM, o.HWMScen), Title: fmt.Sprintf("least ws_stack_hwm of any cell; threshold %.0f B", s.Judgement.WSStackHeadroom)}
+			if o.HWM < s.Judgement.WSStackHeadroom {
+				hwm.Class = "bad"
+			}
+		}
+		if o.Leak != nil {
+			leak = metricCell(*o.Leak, true, s)
+			leak.Class = ""
+			if o.LeakSig {
+				leak.Class = "bad"
+			}
+		}
+		count := func(v float64) cellView {
+			c := cellView{Text: fmt.Sprintf("%.0f", v)}
+			if v > 0 {
+				c.Class = "bad"
+			}
+			return c
+		}
+		failed := count(float64(o.Failed))
+		if o.Failed > 0 {
+			failed.Title = o.FailedReason
+		}
+		t.Rows = append(t.Rows, rowView{Cells: []cellView{{Text: o.Key.Board, Class: "l"}, {Text: variantNamer(s)(o.Key), Class: "l"}, {Text: o.Key.Behaviour, Class: "l"},
+			cost(analysis.MetricFixedCost), cost(analysis.MetricPerSessionCost), cost(analysis.MetricSteadyFreeAtZero),
+			sessions, minFree, hwm, leak, count(o.Counts[analysis.MetricResets]), count(o.Counts[analysis.MetricWatchdogs]), failed}})
 	}
 	return dropConstant(t, 0, 2)
 }
@@ -215,24 +370,20 @@ func dropConstant(t tableView, cols ...int) tableView {
 }
 
 func costsTable(s *analysis.Summary) tableView {
-	t := tableView{Head: []string{"board", "variant", "behaviour", "N values", "cells (x = sessions open)", "per-session internal cost KiB [95% CI]",
-		"fixed internal cost KiB [95% CI]", "steady free at N=0 KiB", "per-session PSRAM cost KiB"}, Text: 4}
+	t := tableView{Head: []string{"board", "variant", "behaviour", "N values", "cells", "one-time (client) B [95% CI]",
+		"per TLS session B [95% CI]", "free at N=0 KiB (measured) [95% CI]", "per-session PSRAM B [95% CI]"}, Text: 4}
 	for _, c := range s.Costs {
-		get := func(n string) cellView { m, ok := c.Metric(n); return metricCell(m, ok) }
+		get := func(n string) cellView { m, ok := c.Metric(n); return metricCell(m, ok, s) }
 		cells := 0
-		if m, ok := c.Metric(analysis.MetricPerSessionCost); ok {
+		if m, ok := c.Metric(analysis.MetricFixedCost); ok {
 			cells = m.N
-		}
-		variant := c.Variant.Variant
-		if c.Variant.Branch != "" {
-			variant += " @" + c.Variant.Branch
 		}
 		ns := make([]string, len(c.Ns))
 		for i, n := range c.Ns {
 			ns[i] = fmt.Sprint(n)
 		}
-		t.Rows = append(t.Rows, rowView{Cells: []cellView{{Text: c.Variant.Board, Class: "l"}, {Text: variant, Class: "l"}, {Text: c.Variant.Behaviour, Class: "l"},
-			{Text: strings.Join(ns, ", "), Class: "l"}, {Text: fmt.Sprint(cells)}, get(analysis.MetricPerSessionCost), get(analysis.MetricFixedCost),
+		t.Rows = append(t.Rows, rowView{Cells: []cellView{{Text: c.Variant.Board, Class: "l"}, {Text: variantNamer(s)(c.Variant), Class: "l"}, {Text: c.Variant.Behaviour, Class: "l"},
+			{Text: strings.Join(ns, ", "), Class: "l"}, {Text: fmt.Sprint(cells)}, get(analysis.MetricFixedCost), get(analysis.MetricPerSessionCost),
 			get(analysis.MetricSteadyFreeAtZero), get(analysis.MetricPerSessionPSRAM)}, Warnings: c.Warnings})
 	}
 	return dropConstant(t, 0, 2)
@@ -314,8 +465,23 @@ func chartPayload(cs []Chart) ([]chartView, template.JS, error) {
 // library js.
 func Render(w io.Writer, s *analysis.Summary, cs []Chart, js []byte) error {
 	p := pageView{Title: "wsbench report", RunID: s.RunID, Generated: s.Generated.Format("2006-01-02 15:04:05 UTC"),
-		Warnings: s.Warnings, Groups: groupsTable(s), Costs: costsTable(s), Static: staticTable(s), JS: template.JS(js),
-		Confidence: fmt.Sprintf("%.0f%%", s.Confidence*100)}
+		Warnings: allWarnings(s), Groups: groupsTable(s), Costs: costsTable(s), Static: staticTable(s), JS: template.JS(js),
+		Confidence: fmt.Sprintf("%.0f%%", s.Confidence*100), Baseline: s.Judgement.Baseline,
+		Headroom: fmt.Sprintf("%.0f B", s.Judgement.WSStackHeadroom), Variants: variantsTable(s), Sweep: sweepTable(s), Model: analysis.CostModel}
+	boardsSeen := map[string]bool{}
+	for _, l := range s.VerdictLines {
+		boardsSeen[l.Board] = true
+	}
+	for _, l := range s.VerdictLines {
+		v := verdictView{Parts: l.Parts, Flag: l.Flagged}
+		if len(boardsSeen) > 1 {
+			v.Board = l.Board
+		}
+		if len(v.Parts) == 0 {
+			v.Parts = []analysis.VerdictPart{{Text: l.Text}}
+		}
+		p.Verdicts = append(p.Verdicts, v)
+	}
 	if s.RunID != "" {
 		p.Title += ": " + s.RunID
 	}
@@ -357,21 +523,50 @@ td.l{text-align:left}
 td.bad{color:#b42318;font-weight:600}td.na{color:#8c959f}
 tr.warn td:first-child::before{content:"⚠ ";color:#bf8700}
 details{font-size:.8rem;color:#59636e}details li{margin:1px 0}
-.warnings{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:8px 12px;font-size:.85rem}
+.warnings{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:8px 12px;font-size:.85rem;color:#1f2328;margin:8px 0}
+.warnings ul{max-height:16em;overflow-y:auto}
+.verdicts ul{margin:4px 0 8px;padding-left:1.2em;font-size:.95rem;line-height:1.45}.verdicts li{margin:3px 0}
+.flag{color:#b42318;font-weight:600}
+table.fit td.l{white-space:normal}
 dl{font-size:.8rem;display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dt{font-family:ui-monospace,monospace}dd{margin:0;color:#59636e}
 </style>
 </head>
 <body>
 <main>
 <h1>{{.Title}}</h1>
+{{if .Verdicts}}<section class="card verdicts" id="verdicts">
+<h2 style="margin-top:0">Verdicts against {{.Baseline}} (the baseline variant)</h2>
+<ul>{{range .Verdicts}}<li{{if .Flag}} class="flagged"{{end}}>{{if .Board}}<b>{{.Board}}:</b> {{end}}{{range $i, $p := .Parts}}{{if $i}}; {{end}}{{if $p.Flag}}<span class="flag">{{$p.Text}}</span>{{else}}{{$p.Text}}{{end}}{{end}}</li>
+{{end}}</ul>
+<p class="caption">Freed: Hodges-Lehmann median difference of steady free internal RAM from the baseline across repetitions, with its {{.Confidence}} interval and the Mann-Whitney p (golang.org/x/perf/benchmath); the interval shown spans every N from 1 up. Lowest free, headroom and counts: the worst or the total over every cell of the variant, with the scenario it came from. <span class="flag">Red</span>: past a threshold (ws stack headroom under {{.Headroom}}, a leak, resets, watchdog triggers, failed cells). All rows in summary.json under <code>verdicts</code>.</p>
+</section>{{end}}
+
+{{if .Variants.Rows}}<section class="card" id="variants">
+<h2 style="margin-top:0">Variants</h2>
+<div class="scroll"><table class="fit">
+<thead><tr>{{range $i, $h := .Variants.Head}}<th{{if lt $i $.Variants.Text}} style="text-align:left"{{end}}>{{$h}}</th>{{end}}</tr></thead>
+<tbody>{{range .Variants.Rows}}<tr>{{range .Cells}}<td{{if .Class}} class="{{.Class}}"{{end}}{{if .Title}} title="{{.Title}}"{{end}}>{{.Text}}</td>{{end}}</tr>
+{{end}}</tbody></table></div>
+<p class="caption">One-time (client) and per TLS session: the fit of steady free internal RAM against the sessions open, free = b0 − one-time·1[n≥1] − per-session·n (session 0 is the websocket client, so the one-time term is what the client takes besides its own TLS session), {{.Confidence}} t intervals. Free at N=0: measured, the median of the N=0 cells.</p>
+</section>{{end}}
+
 <p class="meta">Generated {{.Generated}}. Intervals are {{.Confidence}} confidence intervals. Sizes in KiB (1024 bytes); hover a figure for its exact value, n and repetitions.</p>
 {{range .Boards}}<p class="meta">{{.}}</p>{{end}}
-{{if .Warnings}}<div class="warnings"><strong>Warnings</strong><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
+{{if .Warnings}}<details class="warnings"><summary><strong>{{len .Warnings}} warnings</strong> (the run's, the fits' and every cell's)</summary><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul></details>{{end}}
+
+{{if .Sweep.Rows}}<section class="card" id="sweep">
+<h2 style="margin-top:0">Steady free internal RAM by N sessions (KiB)</h2>
+<p class="caption">Median across repetitions of each cell's steady-window median; brackets hold its {{.Confidence}} interval when there are enough repetitions (6).</p>
+<div class="scroll"><table class="fit">
+<thead><tr>{{range $i, $h := .Sweep.Head}}<th{{if lt $i $.Sweep.Text}} style="text-align:left"{{end}}>{{$h}}</th>{{end}}</tr></thead>
+<tbody>{{range .Sweep.Rows}}<tr>{{range .Cells}}<td{{if .Class}} class="{{.Class}}"{{end}}{{if .Title}} title="{{.Title}}"{{end}}>{{.Text}}</td>{{end}}</tr>
+{{end}}</tbody></table></div>
+</section>{{end}}
 
 <section class="card" id="summary">
-<h2 style="margin-top:0">Summary by cell group</h2>
-<p class="caption">Each figure is the median across repetitions of the per-cell figure; brackets hold its {{.Confidence}} interval when there are enough repetitions (6). Rows marked ⚠ carry warnings (listed below the table).</p>
-<div class="scroll"><table>
+<h2 style="margin-top:0">Every cell group</h2>
+<p class="caption">Each figure is the median across repetitions of the per-cell figure (hover for its {{.Confidence}} interval and the repetitions). Rows marked ⚠ carry warnings (listed below the table).</p>
+<div class="scroll"><table class="fit">
 <thead><tr>{{range $i, $h := .Groups.Head}}<th{{if lt $i $.Groups.Text}} style="text-align:left"{{end}}>{{$h}}</th>{{end}}</tr></thead>
 <tbody>{{range .Groups.Rows}}<tr{{if .Warnings}} class="warn"{{end}}>{{range .Cells}}<td{{if .Class}} class="{{.Class}}"{{end}}{{if .Title}} title="{{.Title}}"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</tbody></table></div>
@@ -379,9 +574,9 @@ dl{font-size:.8rem;display:grid;grid-template-columns:max-content 1fr;gap:2px 12
 </section>
 
 {{if .Costs.Rows}}<section class="card" id="costs">
-<h2 style="margin-top:0">Cost per TLS session (fit across N)</h2>
-<p class="caption">Least-squares fit of every sweep cell's steady free internal RAM against the number of TLS sessions open in its steady phase (N, unless sessions failed). Per-session cost is minus the slope; the intercept is the steady free RAM extrapolated to zero sessions; fixed cost is the baseline free RAM minus that intercept: what the session machinery takes once, whatever N.</p>
-<div class="scroll"><table>
+<h2 style="margin-top:0">Cost fit across N</h2>
+<p class="caption">Model: {{.Model}}.</p>
+<div class="scroll"><table class="fit">
 <thead><tr>{{range $i, $h := .Costs.Head}}<th{{if lt $i $.Costs.Text}} style="text-align:left"{{end}}>{{$h}}</th>{{end}}</tr></thead>
 <tbody>{{range .Costs.Rows}}<tr{{if .Warnings}} class="warn" title="{{range .Warnings}}{{.}}; {{end}}"{{end}}>{{range .Cells}}<td{{if .Class}} class="{{.Class}}"{{end}}{{if .Title}} title="{{.Title}}"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</tbody></table></div>
@@ -396,7 +591,7 @@ dl{font-size:.8rem;display:grid;grid-template-columns:max-content 1fr;gap:2px 12
 {{end}}</tbody></table></div>
 </section>{{end}}
 
-{{range .Charts}}<section class="card">
+{{range .Charts}}<section class="card" id="c-{{.ID}}">
 <h3>{{.Title}}</h3>
 <p class="caption">{{.Caption}}</p>
 <div class="chart" id="{{.ID}}" style="width:100%;height:{{.Height}}px"></div>
@@ -412,6 +607,24 @@ dl{font-size:.8rem;display:grid;grid-template-columns:max-content 1fr;gap:2px 12
 </body>
 </html>
 `))
+
+// allWarnings lists every warning of a summary: the run's, then each
+// fit's and each cell's with its name, as many as analysis.CountWarnings
+// counts.
+func allWarnings(s *analysis.Summary) []string {
+	out := append([]string(nil), s.Warnings...)
+	for _, c := range s.Costs {
+		for _, w := range c.Warnings {
+			out = append(out, "fit "+variantName(c.Variant)+": "+w)
+		}
+	}
+	for _, c := range s.Cells {
+		for _, w := range c.Warnings {
+			out = append(out, c.ID+": "+w)
+		}
+	}
+	return out
+}
 
 // kindLabel says what kind of board a report's figures come from.
 func kindLabel(kind string) string {

@@ -57,7 +57,7 @@ func TestWriteReport(t *testing.T) {
 		}
 	})
 	t.Run("has_every_chart", func(t *testing.T) {
-		for _, id := range []string{"timeline-0", "steady-0", "cost-per_session_internal_cost", "cost-fixed_internal_cost", "psram", "stack", "leak", "latency", "owners"} {
+		for _, id := range []string{"verdicts", "variants", "freed", "timeline-0", "steady-0", "cost-per_session_internal_cost", "cost-fixed_internal_cost", "psram", "stack", "leak", "latency", "owners"} {
 			if !strings.Contains(html, `id="`+id+`"`) {
 				t.Errorf("no chart %s", id)
 			}

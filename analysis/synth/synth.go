@@ -59,7 +59,10 @@ type Cell struct {
 	WatchdogTask     string // task the watchdog names ("websocket_task" when empty)
 	FailedSessions   int
 	Owners           []wire.OwnerUse
-	Hello            *wire.Hello // overrides the default Hello
+	// OwnersPerFrame splits the owner table into frames of this many
+	// entries with one seq, as a board does with a big table (0: one frame).
+	OwnersPerFrame int
+	Hello          *wire.Hello // overrides the default Hello
 }
 
 // Defaults fills zero fields of c with usable values.
@@ -306,9 +309,18 @@ func (w *writer) emit() {
 				w.event(wire.EventWatchdogWarning, -1, 0, 0, task)
 			}
 			w.sample(wire.PhaseSteady, c.open(), c.SteadyFree(), psSteady, hwm)
-		}
-		if len(c.Owners) > 0 {
-			w.put(record.TypeOwners, &wire.Owners{Seq: w.seq, Phase: wire.PhaseSteady, Entries: c.Owners})
+			if i == 0 && len(c.Owners) > 0 {
+				// The table belongs to the sample just sent (its seq).
+				per := c.OwnersPerFrame
+				if per <= 0 {
+					per = len(c.Owners)
+				}
+				for rest := c.Owners; len(rest) > 0; {
+					k := min(per, len(rest))
+					w.put(record.TypeOwners, &wire.Owners{Seq: w.seq - 1, Phase: wire.PhaseSteady, Entries: rest[:k]})
+					rest = rest[k:]
+				}
+			}
 		}
 		w.event(wire.EventPhase, -1, 0, 0, "teardown")
 		for s := range n {
