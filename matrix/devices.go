@@ -34,6 +34,9 @@ type HardwareOptions struct {
 	// SizeDir, when set, receives each built image's static memory report
 	// (rundir.SizeFile names it), for the report.
 	SizeDir string
+	// RunDir, when set, is the run directory: an emulated board's emulator
+	// output goes to its cell's rundir.EmulatorFile.
+	RunDir string
 }
 
 // Devices returns the NewDevice that makes virtual boards for virtual

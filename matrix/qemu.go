@@ -194,7 +194,8 @@ type qemuDevice struct {
 	bin    string
 	images *qemuImages
 
-	tmp  string // this cell's flash copy and console socket
+	tmp  string   // this cell's flash copy and console socket
+	log  *os.File // the cell's emulator.log, nil without a run directory
 	inst *qemu.Instance
 }
 
@@ -230,6 +231,15 @@ func (d *qemuDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, error)
 	}
 	cfg := qemu.Config{Binary: d.bin, Target: d.board.QEMU, PSRAM: psramBytes(d.board.PSRAM), Flash: flash,
 		Socket: filepath.Join(d.tmp, "console.sock"), Network: true}
+	if d.hw.RunDir != "" {
+		// QEMU's own messages ("Error reading from GDMA buffer" is one) are
+		// kept with the cell's capture.
+		if d.log, err = os.Create(filepath.Join(rundir.CellDir(d.hw.RunDir, c.ID), rundir.EmulatorFile)); err != nil {
+			d.cleanup()
+			return nil, fmt.Errorf("qemu: %w", err)
+		}
+		cfg.Output = d.log
+	}
 	d.inst, err = qemu.Start(ctx, cfg)
 	if err != nil {
 		d.cleanup()
@@ -307,6 +317,10 @@ func (d *qemuDevice) Release() error {
 }
 
 func (d *qemuDevice) cleanup() {
+	if d.log != nil {
+		_ = d.log.Close()
+		d.log = nil
+	}
 	if d.tmp != "" {
 		_ = os.RemoveAll(d.tmp)
 		d.tmp = ""

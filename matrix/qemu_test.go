@@ -169,7 +169,7 @@ func runQEMU(t *testing.T, yaml string, trust Trust, urls PeerURLs) (*Result, st
 	dir := t.TempDir()
 	res, err := Run(testctx.New(t), f, Options{RunDir: dir, Peer: urls, StartCapture: CollectorCapture,
 		Manifest:  rundir.Manifest{RunID: "qemu"},
-		NewDevice: Devices(trust, HardwareOptions{Project: qemuProject(t), SizeDir: filepath.Join(dir, rundir.FirmwareDir)})})
+		NewDevice: Devices(trust, HardwareOptions{Project: qemuProject(t), SizeDir: filepath.Join(dir, rundir.FirmwareDir), RunDir: dir})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,6 +198,10 @@ func TestQEMUBoardRunsCellsThroughTheQEMUPath(t *testing.T) {
 		u, err := url.Parse(c.Params.WSURL)
 		if err != nil || u.Hostname() != qemu.GatewayIP {
 			t.Errorf("cell %s dials %s, want the host as QEMU's guest sees it (%s)", c.ID, c.Params.WSURL, qemu.GatewayIP)
+		}
+		// QEMU's own messages are kept with the cell.
+		if b, err := os.ReadFile(filepath.Join(rundir.CellDir(dir, c.ID), rundir.EmulatorFile)); err != nil || !strings.Contains(string(b), "waiting for a connection") {
+			t.Errorf("cell %s: emulator.log %q, %v", c.ID, b, err)
 		}
 		// The capture holds the emulated board's Hello.
 		raw, err := os.ReadFile(filepath.Join(rundir.CellDir(dir, c.ID), "raw.bin"))

@@ -45,6 +45,9 @@ const (
 	ConsoleFile = "console.log"
 	CaptureFile = "capture.json"
 	PeerFile    = "peer.json"
+	// EmulatorFile is an emulated board's emulator's own output (QEMU's
+	// stdout and stderr, not the guest's console) in its cell directory.
+	EmulatorFile = "emulator.log"
 	// FirmwareDir holds the static memory report (`idf.py size --format
 	// json2`) of every image a run flashed: <target>__<variant>__<behaviour>.size.json.
 	FirmwareDir = "firmware"

@@ -158,6 +158,7 @@ Exit status:
 			var trust matrix.Trust
 			hw.Tool.Output = stderr
 			hw.SizeDir = filepath.Join(dir, rundir.FirmwareDir)
+			hw.RunDir = dir
 			if f.Component.Path != "" && hw.ComponentPath == "" {
 				hw.ComponentPath = f.Component.Path
 			}

@@ -292,6 +292,9 @@ func standIn(args []string) int {
 		return 1
 	}
 	_ = os.Remove(o.socket)
+	// Like QEMU, say something on stderr (wsbench keeps it as emulator.log).
+	fmt.Fprintf(os.Stderr, "qemu-system-xtensa (stand-in): %s, %d MB PSRAM, open_eth %t, waiting for a connection on %s\n",
+		o.machine, o.memMB, o.openeth, o.socket)
 	ln, err := net.Listen("unix", o.socket)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "qemu-system-xtensa (stand-in):", err)
