@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"sort"
 	"text/tabwriter"
 
@@ -56,14 +55,13 @@ func printSummaryTable(w io.Writer, s *analysis.Summary) {
 	sort.Ints(ns)
 
 	kb := func(v float64) string { return fmt.Sprintf("%.1f KiB", v/1024) }
+	// Fitted costs in bytes, as in the report: their intervals are often
+	// narrower than 0.1 KiB.
 	ci := func(m analysis.Metric) string {
 		if !m.HasInterval() {
-			return kb(m.Value)
+			return fmt.Sprintf("%.0f B", m.Value)
 		}
-		if math.Abs(m.Value) < 1024 {
-			return fmt.Sprintf("%.0f B [%.0f, %.0f]", m.Value, float64(m.Lo), float64(m.Hi))
-		}
-		return fmt.Sprintf("%.1f [%.1f, %.1f] KiB", m.Value/1024, float64(m.Lo)/1024, float64(m.Hi)/1024)
+		return fmt.Sprintf("%.0f [%.0f, %.0f] B", m.Value, float64(m.Lo), float64(m.Hi))
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	head := "\nboard\tvariant\tone-time (client)\tper TLS session"

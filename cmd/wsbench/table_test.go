@@ -39,7 +39,7 @@ func TestSummaryTable(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("want a header and two variant rows:\n%s", out)
 	}
-	for _, want := range []string{"steady free n=1", "n=4", "32.0 [31.0, 33.0] KiB", "150.0 KiB", "54.0 KiB", "68 B (!)"} {
+	for _, want := range []string{"steady free n=1", "n=4", "32768 [31744, 33792] B", "150.0 KiB", "54.0 KiB", "68 B (!)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
