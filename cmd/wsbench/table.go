@@ -42,6 +42,14 @@ func printRunSummary(w io.Writer, s *analysis.Summary) {
 // worst over every cell of the variant, as in the verdicts).
 func printSummaryTable(w io.Writer, s *analysis.Summary) {
 	ovs := analysis.Overviews(s)
+	// The baseline variant first on each board, as in the verdicts.
+	sort.SliceStable(ovs, func(i, j int) bool {
+		a, b := ovs[i].Key, ovs[j].Key
+		if a.Board != b.Board {
+			return a.Board < b.Board
+		}
+		return a.Variant == s.Judgement.Baseline && b.Variant != s.Judgement.Baseline
+	})
 	nset := map[int]bool{}
 	for _, o := range ovs {
 		for n := range o.Sweep {
