@@ -179,8 +179,8 @@ func metricCell(m analysis.Metric, ok bool, s *analysis.Summary) cellView {
 // in the hover text), so the table fits a 1400 px window.
 func groupsTable(s *analysis.Summary) tableView {
 	t := tableView{Head: []string{"board", "variant", "behaviour", "scenario", "N", "reps",
-		"lowest free KiB", "largest block KiB", "fragmen­tation", "PSRAM used KiB", "DMA free KiB",
-		"ws stack headroom B", "resets", "watch­dogs", "failed sessions", "leak B/cycle", "handler p99 ms"}, Text: 4}
+		"lowest free KiB", "largest block KiB", "fragmen\u00adtation", "PSRAM used KiB", "DMA free KiB",
+		"ws stack headroom B", "resets", "watch\u00addogs", "failed sessions", "leak B/cycle", "handler p99 ms"}, Text: 4}
 	for _, g := range s.Groups {
 		get := func(n string) cellView { m, ok := g.Metric(n); return short(metricCell(m, ok, s)) }
 		scen := g.Key.Scenario
