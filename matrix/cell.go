@@ -127,8 +127,16 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 	helloTimer := time.NewTimer(helloTimeout)
 	defer helloTimer.Stop()
 	var hello *wire.Hello
+	// A board that can end on its own (an emulator process) ends the cell
+	// at once when it does; nil for the others, which never fires.
+	var ended <-chan struct{}
+	if e, ok := dev.(Ender); ok {
+		ended = e.Ended()
+	}
 	for hello == nil {
 		select {
+		case <-ended:
+			return rundir.StatusFailed, fmt.Sprintf("%s ended before its Hello: %s", dev.Name(), dev.(Ender).EndReason())
 		case <-ctx.Done():
 			return rundir.StatusInterrupted, "interrupted while waiting for Hello"
 		case <-helloTimer.C:
@@ -196,6 +204,8 @@ func drive(ctx context.Context, dev Device, capt Capture, c rundir.Cell, opt Opt
 	var firstFail *wire.Event
 	for {
 		select {
+		case <-ended:
+			return rundir.StatusFailed, fmt.Sprintf("%s ended during the run: %s", dev.Name(), dev.(Ender).EndReason())
 		case <-ctx.Done():
 			if !stopping {
 				stopping = true

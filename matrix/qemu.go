@@ -296,6 +296,19 @@ func (d *qemuDevice) CheckHello(h *wire.Hello) error {
 	return nil
 }
 
+// Ended implements Ender: QEMU exited (crashed, or was killed) while the
+// cell was running.
+func (d *qemuDevice) Ended() <-chan struct{} { return d.inst.Exited() }
+
+// EndReason says how QEMU ended, with the end of its output.
+func (d *qemuDevice) EndReason() string {
+	out := strings.TrimSpace(d.inst.Output())
+	if out == "" {
+		out = "(no output)"
+	}
+	return "qemu exited: " + strings.ToValidUTF8(out, "?")
+}
+
 // Boot does nothing: QEMU started the guest when the capture connected.
 func (d *qemuDevice) Boot(context.Context, func(wire.Command) error) error {
 	select {

@@ -309,6 +309,22 @@ func TestQEMUBoardFailures(t *testing.T) {
 			}
 		}
 	})
+	t.Run("QEMU crashes during the run", func(t *testing.T) {
+		installFakeIDF(t)
+		qemutest.Install(t)
+		t.Setenv(qemutest.EnvCrashOnRun, "1")
+		trust, urls := startGuestPeer(t, qemu.GatewayIP)
+		one := strings.Replace(strings.Replace(qemuMatrix, "n: [0, 1, 2]", "n: [1]", 1), "    count: 2\n", "", 1)
+		// A long window: without noticing the exit, the cell would wait
+		// for its timeout (minutes), and the test's deadline would end it.
+		one = strings.Replace(one, "window: 1s", "window: 10m", 1)
+		res, _ := runQEMU(t, one, trust, urls)
+		for _, c := range res.Cells {
+			if c.Status != rundir.StatusFailed || !strings.Contains(c.Reason, "ended during the run: qemu exited: ") || !strings.Contains(c.Reason, qemutest.CrashMessage) {
+				t.Errorf("cell %s: %s %q; want failed: QEMU ended, with its message", c.ID, c.Status, c.Reason)
+			}
+		}
+	})
 	t.Run("no QEMU", func(t *testing.T) {
 		t.Setenv("WSBENCH_QEMU", "")
 		t.Setenv("IDF_TOOLS_PATH", t.TempDir())

@@ -80,6 +80,14 @@ type HelloChecker interface {
 	CheckHello(h *wire.Hello) error
 }
 
+// Ender is implemented by a Device whose board can end on its own (an
+// emulator that exits): the runner fails the cell when Ended closes,
+// instead of waiting for its timeout.
+type Ender interface {
+	Ended() <-chan struct{}
+	EndReason() string
+}
+
 // NewDevice makes the device for slot (0-based) of board b.
 type NewDevice func(b Board, slot int) (Device, error)
 

@@ -43,7 +43,25 @@ import (
 const (
 	envRun = "WSBENCH_QEMU_STANDIN"
 	envLog = "WSBENCH_QEMU_STANDIN_LOG"
+	// EnvCrashOnRun makes the stand-in abort as a crashing QEMU does when
+	// the board receives a run command (set it to "1" in a test).
+	EnvCrashOnRun = "WSBENCH_QEMU_STANDIN_CRASH_ON_RUN"
 )
+
+// CrashMessage is what the stand-in prints when it aborts.
+const CrashMessage = "qemu-system-xtensa: stand-in: unimplemented device access, aborting"
+
+// crashOnRun aborts the process when the host sends a run command.
+type crashOnRun struct{ net.Conn }
+
+func (c crashOnRun) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if bytes.HasPrefix(b[:n], []byte("run ")) || bytes.Contains(b[:n], []byte("\nrun ")) {
+		fmt.Fprintln(os.Stderr, CrashMessage)
+		os.Exit(134)
+	}
+	return n, err
+}
 
 // AppOffset is where the stand-in reads the app in the flash image (the
 // factory partition of ESP-IDF's single-app partition tables).
@@ -313,7 +331,11 @@ func standIn(args []string) int {
 			fmt.Fprintln(os.Stderr, "qemu-system-xtensa (stand-in):", err)
 			return 1
 		}
-		err = board.Serve(ctx, conn)
+		var rw net.Conn = conn
+		if os.Getenv(EnvCrashOnRun) == "1" {
+			rw = crashOnRun{conn}
+		}
+		err = board.Serve(ctx, rw)
 		conn.Close()
 		if ctx.Err() != nil {
 			return 0
