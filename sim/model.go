@@ -66,10 +66,16 @@ const (
 	tlsDynHandshakeRecord = 1024 // largest handshake record held while the key exchange runs: estimate
 	tlsDynIdleIn          = 16   // IN buffer shrunk to a header after a record: estimate
 	// Modelled handshake CPU time on the chip (ECDHE-ECDSA with hardware
-	// MPI): estimate, no facts row; the measured loopback time is added.
+	// MPI): estimate, no facts row.
 	tlsHandshakeCPUESP32S3 = 450_000 // µs, estimate
 	tlsHandshakeCPUESP32   = 650_000 // µs, estimate
 	tlsHandshakeCPUJitter  = 0.10    // ± relative, estimate
+	// Modelled network time of a connection: TCP connect, two TLS round
+	// trips and the upgrade or first request on a LAN over Wi-Fi, a few ms
+	// per round trip: estimate, no facts row. Virtual time never takes the
+	// wall time of the real loopback connection, so the same seed gives the
+	// same capture byte for byte.
+	netConnectTime = 20_000 // µs, estimate
 )
 
 // lwIP per TCP connection: all estimates (no facts row); lwIP allocates with

@@ -604,14 +604,16 @@ func (m *machine) connect(ctx context.Context, s *session) error {
 	s.open = true
 	m.open++
 	// The real connection.
-	wall, err := m.dial(ctx, s)
+	// Virtual time takes the model's network time, never the wall time of
+	// the real connection (which varies from run to run).
+	_, err := m.dial(ctx, s)
 	cpu := tlsHandshakeCPUESP32S3
 	if m.b.prof.Chip == "esp32" {
 		cpu = tlsHandshakeCPUESP32
 	}
-	hsTime := int64(float64(cpu)*(1+tlsHandshakeCPUJitter*(2*r.rng.Float64()-1))) + wall.Microseconds()
+	hsTime := int64(float64(cpu)*(1+tlsHandshakeCPUJitter*(2*r.rng.Float64()-1))) + netConnectTime
 	if err != nil {
-		_ = m.advance(ctx, wall.Microseconds())
+		_ = m.advance(ctx, netConnectTime)
 		return err
 	}
 	step := hsTime / 6
