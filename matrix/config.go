@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"reflect"
 	"regexp"
@@ -110,8 +111,13 @@ type Peer struct {
 	PushEvery    Duration `yaml:"push_every" json:"push_every,omitempty"`
 	ResponseSize int      `yaml:"response_size" json:"response_size,omitempty"`
 	TLSMin       string   `yaml:"tls_min" json:"tls_min,omitempty"`
-	WSURL        string   `yaml:"ws_url" json:"ws_url,omitempty"` // use an external peer instead of starting one
-	HTTPSURL     string   `yaml:"https_url" json:"https_url,omitempty"`
+	// Trusted are the boards' addresses (IPs, CIDR prefixes, "loopback"):
+	// they keep a reserve of the peer's connection slots and are not held
+	// to the per-address limits (docs/limits.md). Virtual boards' addresses
+	// are added by wsbench run.
+	Trusted  []string `yaml:"trusted" json:"trusted,omitempty"`
+	WSURL    string   `yaml:"ws_url" json:"ws_url,omitempty"` // use an external peer instead of starting one
+	HTTPSURL string   `yaml:"https_url" json:"https_url,omitempty"`
 }
 
 // Duration is a time.Duration written as "10s" in YAML and JSON.
@@ -812,6 +818,17 @@ func (f *File) check(name string, root *yaml.Node) error {
 	case "ecdsa-p256", "rsa-2048":
 	default:
 		bad(fmt.Sprintf("peer.key %q: want ecdsa-p256 or rsa-2048", f.Peer.Key), "peer", "key")
+	}
+	for i, a := range f.Peer.Trusted {
+		if a == "loopback" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(a); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(a); err != nil {
+			bad(fmt.Sprintf("peer.trusted[%d]: %s: want an IP, a CIDR prefix (192.168.1.0/24) or loopback", i, quoteValue(a)), "peer", "trusted", i)
+		}
 	}
 	if (f.Peer.WSURL == "") != (f.Peer.HTTPSURL == "") {
 		bad("peer: give both ws_url and https_url to use an external peer, or neither", "peer")

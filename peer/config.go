@@ -30,6 +30,9 @@ const (
 	DefaultIdleTimeout      = 60 * time.Second
 	DefaultWriteTimeout     = 30 * time.Second
 	DefaultSessionHistory   = 10000
+	DefaultFirstByteTimeout = 2 * time.Second
+	DefaultMaxConnsPerAddr  = 80 // a board holds at most 64 sessions (wire.MaxSessions), plus reconnects
+	DefaultMaxPendingPerIP  = 8
 	MinPushInterval         = time.Millisecond
 )
 
@@ -69,6 +72,22 @@ type Config struct {
 	// MaxConns bounds concurrent TCP connections over both listeners; a
 	// connection over the limit is closed at once and counted as refused.
 	MaxConns int
+	// Connection slots are shared so that one address cannot take them
+	// all, and the boards' addresses keep a reserve (docs/limits.md):
+	//
+	//   - MaxConnsPerAddr bounds the connections of one IP address that is
+	//     not Trusted (default 80);
+	//   - MaxPendingPerAddr bounds its connections still in the TLS
+	//     handshake (default 8);
+	//   - Reserve slots of MaxConns are only for Trusted addresses (default
+	//     MaxConns/4): addresses that are not trusted share the rest.
+	//
+	// A connection over any of them is closed at once and counted as
+	// refused. Trusted holds the boards' addresses: IPs or CIDR prefixes
+	// ("192.168.1.0/24"); "loopback" stands for 127.0.0.0/8 and ::1. A nil
+	// Trusted on a loopback Host means "loopback".
+	MaxConnsPerAddr, MaxPendingPerAddr, Reserve int
+	Trusted                                     []string
 	// MaxMessageSize is the WebSocket message read limit and the HTTP
 	// request body limit, in bytes.
 	MaxMessageSize int64
@@ -85,6 +104,11 @@ type Config struct {
 	// MaxResponseSize bounds ?n= and ?push_size=.
 	MaxResponseSize int
 
+	// FirstByteTimeout bounds the wait for a client's first byte (its TLS
+	// ClientHello, which a board sends as soon as TCP connects): a
+	// connection that sends nothing frees its slot after it, not after the
+	// whole HandshakeTimeout.
+	FirstByteTimeout time.Duration
 	// HandshakeTimeout bounds the TLS handshake, HeaderTimeout the reading of
 	// an HTTP request header, IdleTimeout the time without a byte from the
 	// client (keep-alive and WebSocket alike), WriteTimeout each response or
@@ -164,13 +188,40 @@ func (c Config) withDefaults() (Config, error) {
 	}{{"MaxConns (--max-conns)", c.MaxConns < 0}, {"MaxMessageSize", c.MaxMessageSize < 0}, {"MaxHeaderBytes", c.MaxHeaderBytes < 0},
 		{"MaxResponseSize", c.MaxResponseSize < 0}, {"ResponseSize (--response-size)", c.ResponseSize < 0},
 		{"HandshakeTimeout", c.HandshakeTimeout < 0}, {"HeaderTimeout", c.HeaderTimeout < 0}, {"IdleTimeout", c.IdleTimeout < 0},
-		{"WriteTimeout", c.WriteTimeout < 0}, {"SessionHistory", c.SessionHistory < 0}} {
+		{"WriteTimeout", c.WriteTimeout < 0}, {"SessionHistory", c.SessionHistory < 0},
+		{"FirstByteTimeout", c.FirstByteTimeout < 0}, {"MaxConnsPerAddr", c.MaxConnsPerAddr < 0},
+		{"MaxPendingPerAddr", c.MaxPendingPerAddr < 0}, {"Reserve", c.Reserve < 0}} {
 		if v.neg {
 			return c, fmt.Errorf("peer config: %s must not be negative (0 means the default)", v.name)
 		}
 	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = DefaultMaxConns
+	}
+	if c.MaxConnsPerAddr <= 0 {
+		c.MaxConnsPerAddr = DefaultMaxConnsPerAddr
+	}
+	if c.MaxPendingPerAddr <= 0 {
+		c.MaxPendingPerAddr = DefaultMaxPendingPerIP
+	}
+	if c.Reserve <= 0 {
+		c.Reserve = c.MaxConns / 4
+	}
+	if c.Reserve >= c.MaxConns {
+		return c, fmt.Errorf("peer config: Reserve %d must be below MaxConns %d", c.Reserve, c.MaxConns)
+	}
+	if c.FirstByteTimeout <= 0 {
+		c.FirstByteTimeout = DefaultFirstByteTimeout
+	}
+	// A server on loopback only hears this host: its virtual boards are all
+	// one address, and nobody else can connect.
+	if c.Trusted == nil && isLoopbackHost(c.Host) {
+		c.Trusted = []string{"loopback"}
+	}
+	for _, t := range c.Trusted {
+		if _, err := parseTrusted(t); err != nil {
+			return c, fmt.Errorf("peer config: Trusted: %w", err)
+		}
 	}
 	if c.MaxMessageSize <= 0 {
 		c.MaxMessageSize = DefaultMaxMessageSize

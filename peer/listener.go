@@ -17,10 +17,19 @@ type countConn struct {
 	net.Conn
 	s       *session
 	release func(*session)
+	// onFirstByte runs once, in the read that returns the first byte.
+	onFirstByte func()
+	gotFirst    bool
 }
 
 func (c *countConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
+	if n > 0 && !c.gotFirst {
+		c.gotFirst = true
+		if c.onFirstByte != nil {
+			c.onFirstByte()
+		}
+	}
 	if n > 0 {
 		c.s.bytesIn.Add(uint64(n))
 		c.s.lastRead.Store(time.Now().UnixNano())
@@ -61,7 +70,7 @@ type tlsListener struct {
 	name   string
 	ln     net.Listener
 	conf   *tls.Config
-	ready  chan *tls.Conn
+	ready  chan *guardConn
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -71,7 +80,7 @@ type tlsListener struct {
 
 func newTLSListener(srv *Server, name string, ln net.Listener, conf *tls.Config) *tlsListener {
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &tlsListener{srv: srv, name: name, ln: ln, conf: conf, ready: make(chan *tls.Conn), ctx: ctx, cancel: cancel}
+	l := &tlsListener{srv: srv, name: name, ln: ln, conf: conf, ready: make(chan *guardConn), ctx: ctx, cancel: cancel}
 	l.wg.Add(1)
 	go l.acceptLoop()
 	return l
@@ -122,13 +131,15 @@ func (l *tlsListener) acceptLoop() {
 			continue
 		}
 		backoff = 0
-		if !l.srv.acquire() {
+		ip := addrOf(c.RemoteAddr())
+		if limit := l.srv.adm.acquire(ip); limit != "" {
 			l.srv.reg.refuse()
-			l.srv.cfg.Log.Info("peer: refused connection over the limit", "listener", l.name, "remote", c.RemoteAddr().String(), "max_conns", l.srv.cfg.MaxConns)
+			l.srv.cfg.Log.Info("peer: refused connection over a limit", "listener", l.name, "remote", c.RemoteAddr().String(), "limit", limit)
 			c.Close()
 			continue
 		}
 		s := l.srv.reg.open(l.name, c, time.Now())
+		s.ip = ip
 		cc := &countConn{Conn: c, s: s, release: l.srv.release}
 		l.wg.Add(1)
 		go l.handshake(cc)
@@ -142,12 +153,18 @@ func (l *tlsListener) handshake(cc *countConn) {
 	// A deadline rather than a context: on expiry the read fails with a
 	// timeout and the session is classified before anything closes it.
 	start := time.Now()
-	_ = cc.SetDeadline(start.Add(l.srv.cfg.HandshakeTimeout))
+	// Until the first byte (the ClientHello) the short deadline applies;
+	// then the whole handshake's.
+	_ = cc.SetDeadline(start.Add(min(l.srv.cfg.FirstByteTimeout, l.srv.cfg.HandshakeTimeout)))
+	cc.onFirstByte = func() { _ = cc.SetDeadline(start.Add(l.srv.cfg.HandshakeTimeout)) }
 	stop := context.AfterFunc(l.ctx, func() {
 		s.setReason(ReasonShutdown)
 		_ = cc.SetDeadline(time.Unix(1, 0))
 	})
 	err := tc.Handshake()
+	if s.hsDone.CompareAndSwap(false, true) {
+		l.srv.adm.handshaken(s.ip)
+	}
 	if !stop() || l.ctx.Err() != nil {
 		s.setReason(ReasonShutdown)
 		tc.Close()
@@ -177,8 +194,9 @@ func (l *tlsListener) handshake(cc *countConn) {
 	s.resumed = st.DidResume
 	s.mu.Unlock()
 	l.srv.reg.count(func(t *Totals) { t.Handshakes++ })
+	g := &guardConn{Conn: tc, s: s, limit: l.srv.cfg.MaxMessageSize, hit: l.srv.frameTooBig}
 	select {
-	case l.ready <- tc:
+	case l.ready <- g:
 	case <-l.ctx.Done():
 		s.setReason(ReasonShutdown)
 		tc.Close()

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -37,7 +36,7 @@ type Server struct {
 	certs   *certBundle
 	tlsConf *tls.Config
 	reg     *registry
-	active  atomic.Int64
+	adm     *admission
 
 	listeners []*tlsListener
 	https     []*http.Server
@@ -57,6 +56,16 @@ type Server struct {
 }
 
 type sessionKey struct{}
+
+// guardKey finds a request's guardConn in its context.
+type guardKey struct{}
+
+// frameTooBig records a WebSocket closed by guardConn.
+func (s *Server) frameTooBig(sess *session) {
+	sess.setReason(ReasonReadLimit)
+	sess.fail(fmt.Sprintf("frame header announces a message over %d bytes", s.cfg.MaxMessageSize))
+	s.reg.count(func(t *Totals) { t.ReadLimitHits++ })
+}
 
 // Start loads or generates the certificates, listens on the configured
 // ports and serves until Shutdown or Close. ctx bounds the start only.
@@ -82,6 +91,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:   cfg,
 		certs: certs,
+		adm:   newAdmission(cfg),
 		reg:   newRegistry(cfg.SessionHistory, now),
 		tlsConf: &tls.Config{
 			Certificates: []tls.Certificate{certs.cert},
@@ -152,10 +162,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			Protocols:         protos,
 			ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug),
 			ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-				if tc, ok := c.(*tls.Conn); ok {
-					if cc, ok := tc.NetConn().(*countConn); ok {
-						return context.WithValue(ctx, sessionKey{}, cc.s)
-					}
+				if g, ok := c.(*guardConn); ok {
+					return context.WithValue(context.WithValue(ctx, sessionKey{}, g.s), guardKey{}, g)
 				}
 				return ctx
 			},
@@ -223,23 +231,11 @@ func (s *Server) Info() rundir.PeerInfo {
 // Counters is a snapshot of the per-session counters and totals.
 func (s *Server) Counters() Snapshot { return s.reg.snapshot(time.Now()) }
 
-func (s *Server) acquire() bool {
-	for {
-		n := s.active.Load()
-		if n >= int64(s.cfg.MaxConns) {
-			return false
-		}
-		if s.active.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-}
-
 // release frees the session's connection slot and moves it to the history,
 // once.
 func (s *Server) release(sess *session) {
 	sess.released.Do(func() {
-		s.active.Add(-1)
+		s.adm.release(sess.ip, !sess.hsDone.Load())
 		s.reg.finish(sess, time.Now())
 	})
 }
@@ -456,6 +452,9 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	// The library closes the connection itself on a close frame, before Read
 	// returns; holding the session keeps it open for the close reason.
 	sess.held.Store(true)
+	if g, ok := r.Context().Value(guardKey{}).(*guardConn); ok {
+		g.arm() // from the upgrade on, the client sends frames
+	}
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		sess.held.Store(false) // not hijacked: net/http keeps serving it

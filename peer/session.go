@@ -2,6 +2,7 @@ package peer
 
 import (
 	"net"
+	"net/netip"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -175,6 +176,8 @@ type session struct {
 	remote   string
 	start    time.Time
 	raw      net.Conn // the TCP connection, for deadlines and forced close
+	ip       netip.Addr
+	hsDone   atomic.Bool // past the TLS handshake (admission's pending count)
 
 	bytesIn, bytesOut     atomic.Uint64
 	payloadIn, payloadOut atomic.Uint64

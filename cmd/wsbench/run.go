@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -172,6 +173,7 @@ Exit status:
 					PushSize:     f.Peer.PushSize,
 					PushInterval: f.Peer.PushEvery.D(),
 					ResponseSize: f.Peer.ResponseSize,
+					Trusted:      trustedAddrs(f),
 				}
 				if f.Peer.CertDir != "" {
 					pc.CertDir = f.Peer.CertDir
@@ -332,4 +334,27 @@ func failedCellsError(res *matrix.Result, allow bool) error {
 	}
 	return &exitError{code: 1, err: fmt.Errorf("%d of %d cells failed (first: %s: %s); --allow-failed-cells exits 0 on a partial run",
 		len(failed), len(res.Cells), failed[0].ID, failed[0].Reason)}
+}
+
+// trustedAddrs are the addresses whose sessions the peer serves first: the
+// matrix's peer.trusted, and for virtual boards this host's own addresses
+// (they connect from loopback, or from the advertised address when the
+// peer listens on every interface). Nil leaves the peer's default.
+func trustedAddrs(f *matrix.File) []string {
+	out := append([]string(nil), f.Peer.Trusted...)
+	for _, b := range f.Boards {
+		if b.Virtual == "" {
+			continue
+		}
+		out = append(out, "loopback")
+		if addrs, err := net.InterfaceAddrs(); err == nil {
+			for _, a := range addrs {
+				if ipn, ok := a.(*net.IPNet); ok {
+					out = append(out, ipn.IP.String())
+				}
+			}
+		}
+		break
+	}
+	return out
 }
