@@ -57,16 +57,17 @@ type Component struct {
 
 // Board is one board, or a pool of identical virtual boards.
 type Board struct {
-	Name     string `yaml:"name" json:"name"`
-	Virtual  string `yaml:"virtual" json:"virtual,omitempty"` // virtual profile, e.g. esp32s3-n8r8
-	Count    int    `yaml:"count" json:"count,omitempty"`     // virtual boards of this profile run in parallel
-	Port     string `yaml:"port" json:"port,omitempty"`       // /dev/ttyUSB0, auto, rfc2217://host:port
-	Baud     int    `yaml:"baud" json:"baud,omitempty"`
-	Target   string `yaml:"target" json:"target,omitempty"` // esp32s3 or esp32, for hardware builds
-	QEMU     string `yaml:"qemu" json:"qemu,omitempty"`     // chip emulated in Espressif's QEMU: esp32s3 or esp32 (matrix/qemu.go)
-	PSRAM    string `yaml:"psram" json:"psram,omitempty"`   // qemu: emulated PSRAM, e.g. 8MB
-	Flash    *bool  `yaml:"flash" json:"flash,omitempty"`   // hardware: build and flash each variant (default true)
-	Realtime bool   `yaml:"realtime" json:"realtime,omitempty"`
+	Name     string   `yaml:"name" json:"name"`
+	Virtual  string   `yaml:"virtual" json:"virtual,omitempty"` // virtual profile, e.g. esp32s3-n8r8
+	Count    int      `yaml:"count" json:"count,omitempty"`     // virtual boards of this profile run in parallel
+	Port     string   `yaml:"port" json:"port,omitempty"`       // /dev/ttyUSB0, auto, rfc2217://host:port
+	Baud     int      `yaml:"baud" json:"baud,omitempty"`
+	Target   string   `yaml:"target" json:"target,omitempty"`       // esp32s3 or esp32, for hardware builds
+	QEMU     string   `yaml:"qemu" json:"qemu,omitempty"`           // chip emulated in Espressif's QEMU: esp32s3 or esp32 (matrix/qemu.go)
+	PSRAM    string   `yaml:"psram" json:"psram,omitempty"`         // qemu: emulated PSRAM, e.g. 8MB
+	QEMUArgs []string `yaml:"qemu_args" json:"qemu_args,omitempty"` // qemu: extra qemu-system-xtensa arguments, appended last
+	Flash    *bool    `yaml:"flash" json:"flash,omitempty"`         // hardware: build and flash each variant (default true)
+	Realtime bool     `yaml:"realtime" json:"realtime,omitempty"`
 	// Faults are virtual-board faults switched on for every cell of this board
 	// (leak, small_stack, psram_fail).
 	Faults map[string]int `yaml:"faults" json:"faults,omitempty"`
@@ -584,8 +585,8 @@ func (f *File) check(name string, root *yaml.Node) error {
 			if msg, key := checkQEMUBoard(b); msg != "" {
 				bad(msg, "boards", i, key)
 			}
-		} else if b.PSRAM != "" {
-			bad(fmt.Sprintf("board %q: psram applies to qemu boards only", b.Name), "boards", i, "psram")
+		} else if b.PSRAM != "" || len(b.QEMUArgs) > 0 {
+			bad(fmt.Sprintf("board %q: psram and qemu_args apply to qemu boards only", b.Name), "boards", i)
 		}
 		if b.Virtual != "" {
 			if _, err := sim.ProfileByName(b.Virtual); err != nil {

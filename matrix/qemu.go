@@ -59,6 +59,14 @@ func checkQEMUBoard(b *Board) (msg, key string) {
 	if b.Flash != nil && !*b.Flash {
 		return fmt.Sprintf("board %q: flash: false does not apply to qemu boards (each cell boots the image built for its variant)", b.Name), "flash"
 	}
+	for _, a := range b.QEMUArgs {
+		// wsbench owns the console, the flash drive and the machine.
+		for _, own := range []string{"-serial", "-drive", "-M", "-machine", "-m", "-nic", "-monitor", "-chardev"} {
+			if a == own {
+				return fmt.Sprintf("board %q: qemu_args: %s is set by wsbench (docs/qemu.md)", b.Name, a), "qemu_args"
+			}
+		}
+	}
 	return "", ""
 }
 
@@ -230,7 +238,7 @@ func (d *qemuDevice) Prepare(ctx context.Context, c rundir.Cell) (Opener, error)
 		return nil, fmt.Errorf("qemu: copy flash image: %w", err)
 	}
 	cfg := qemu.Config{Binary: d.bin, Target: d.board.QEMU, PSRAM: psramBytes(d.board.PSRAM), Flash: flash,
-		Socket: filepath.Join(d.tmp, "console.sock"), Network: true}
+		Socket: filepath.Join(d.tmp, "console.sock"), Network: true, Extra: d.board.QEMUArgs}
 	if d.hw.RunDir != "" {
 		// QEMU's own messages ("Error reading from GDMA buffer" is one) are
 		// kept with the cell's capture.

@@ -375,3 +375,58 @@ func TestQEMUDeviceChecksHello(t *testing.T) {
 		})
 	}
 }
+
+// Matrix checks of qemu boards, with the line of the problem.
+func TestQEMUBoardConfig(t *testing.T) {
+	const tail = "variants:\n  - name: int\nscenarios:\n  - scenario: sweep\n"
+	for _, tc := range []struct {
+		name, boards string
+		err          string // "" for a valid board
+		check        func(t *testing.T, b Board)
+	}{
+		{name: "defaults", boards: "  - name: q\n    qemu: esp32s3\n", check: func(t *testing.T, b Board) {
+			if b.PSRAM != "8MB" || b.Target != "esp32s3" || b.Count != 1 {
+				t.Errorf("board %+v: want psram 8MB, target esp32s3, count 1", b)
+			}
+		}},
+		{name: "esp32 defaults to 4MB", boards: "  - name: q\n    qemu: esp32\n", check: func(t *testing.T, b Board) {
+			if b.PSRAM != "4MB" {
+				t.Errorf("psram %q, want 4MB", b.PSRAM)
+			}
+		}},
+		{name: "psram spelled loosely", boards: "  - name: q\n    qemu: esp32s3\n    psram: 16mb\n    count: 3\n", check: func(t *testing.T, b Board) {
+			if b.PSRAM != "16MB" || b.Count != 3 {
+				t.Errorf("board %+v", b)
+			}
+		}},
+		{name: "unknown chip", boards: "  - name: q\n    qemu: esp32c3\n", err: `qemu.yaml:3: board "q": qemu "esp32c3": want esp32s3 or esp32`},
+		{name: "too much PSRAM for an ESP32", boards: "  - name: q\n    qemu: esp32\n    psram: 8MB\n", err: `qemu.yaml:4: board "q": psram "8MB": want one of 2MB, 4MB for esp32`},
+		{name: "another target", boards: "  - name: q\n    qemu: esp32s3\n    target: esp32\n", err: `target "esp32" differs from qemu "esp32s3"`},
+		{name: "port and qemu", boards: "  - name: q\n    qemu: esp32s3\n    port: /dev/ttyUSB0\n", err: "give one of virtual, port or qemu, not several"},
+		{name: "psram on a virtual board", boards: "  - name: v\n    virtual: esp32s3-n8r8\n    psram: 8MB\n", err: "psram and qemu_args apply to qemu boards only"},
+		{name: "faults on a qemu board", boards: "  - name: q\n    qemu: esp32s3\n    faults: {leak: 1}\n", err: "faults apply to virtual boards only"},
+		{name: "qemu_args owning the console", boards: "  - name: q\n    qemu: esp32s3\n    qemu_args: [-serial, stdio]\n", err: "qemu_args: -serial is set by wsbench"},
+		{name: "qemu_args", boards: "  - name: q\n    qemu: esp32s3\n    qemu_args: [-icount, shift=auto]\n", check: func(t *testing.T, b Board) {
+			if len(b.QEMUArgs) != 2 {
+				t.Errorf("qemu_args %q", b.QEMUArgs)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := Parse("qemu.yaml", []byte("boards:\n"+tc.boards+tail))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("Parse: %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, f.Boards[0])
+			if !f.HasQEMU() {
+				t.Error("HasQEMU is false")
+			}
+		})
+	}
+}
