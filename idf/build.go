@@ -32,7 +32,8 @@ type BuildOptions struct {
 	// Variant names variants/<Variant>.defaults in the project.
 	Variant string
 	// ComponentPath is a local checkout of esp_websocket_client to build
-	// against instead of the registry release (e.g. a PR branch); "" for the registry.
+	// against (e.g. a PR branch); "" for the dependency of
+	// firmware/main/idf_component.yml (esp-protocols at PR 1117's merge commit).
 	ComponentPath string
 	// Behaviour is the placement behaviour of that checkout, "fallback" (PR 980)
 	// or "strict" (PR 1117), reported in Hello; "" keeps the Kconfig default

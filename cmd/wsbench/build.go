@@ -23,13 +23,19 @@ as size.json beside it, so reports can show static memory.
 
 Variants: ` + strings.Join(idf.Variants(), ", ") + `.
 
---component-path builds against a local checkout of esp_websocket_client (for
-example a pull-request branch of esp-protocols) instead of the registry release.
+By default esp_websocket_client comes from esp-protocols at the merge commit
+of PR 1117 (firmware/main/idf_component.yml: no registry release has the
+placement options yet). --component-path builds against a local checkout
+instead (for example PR 980's head, or any other branch of esp-protocols).
+
+After configuring and before compiling, the generated sdkconfig is checked
+against every line of the defaults layers: the build fails naming each line
+(file:line) that did not take effect, and why (no such option in this ESP-IDF
+and component, a dependency that is off, ...). See firmware/README.md.
 
 --qemu builds the image for Espressif's QEMU (sdkconfig.defaults.qemu after the
 variant's layer, in <project>/build/qemu/<target>/<variant>) and writes the full
-flash image qemu_flash.bin there (docs/qemu.md).`,
-		Args: cobra.NoArgs,
+flash image qemu_flash.bin there (docs/qemu.md).`,		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Output = cmd.ErrOrStderr()
 			art, err := idf.Build(cmd.Context(), o)
@@ -56,7 +62,7 @@ flash image qemu_flash.bin there (docs/qemu.md).`,
 	f := cmd.Flags()
 	f.StringVar(&o.Target, "target", "esp32s3", "chip: "+strings.Join(idf.Targets(), " or "))
 	f.StringVar(&o.Variant, "variant", "", "firmware variant (variants/<name>.defaults)")
-	f.StringVar(&o.ComponentPath, "component-path", "", "local esp_websocket_client checkout to build against")
+	f.StringVar(&o.ComponentPath, "component-path", "", "local esp_websocket_client checkout to build against (default: esp-protocols at PR 1117's merge commit)")
 	f.StringVar(&o.Behaviour, "behaviour", "", "placement behaviour of that checkout: fallback (PR 980) or strict (PR 1117)")
 	f.StringVar(&o.PeerCA, "peer-ca", "", "CA of the peer server to embed (default: firmware/main/certs/peer_ca.pem, else the one 'wsbench serve' generated)")
 	f.StringVar(&o.Project, "project", "firmware", "ESP-IDF project directory")
