@@ -37,7 +37,9 @@ type BuildOptions struct {
 	ComponentPath string
 	// Behaviour is the placement behaviour of that checkout, "fallback" (PR 980)
 	// or "strict" (PR 1117), reported in Hello; "" keeps the Kconfig default
-	// (fallback). It is written as one more SDKCONFIG_DEFAULTS layer.
+	// (strict, as the default component). It is written as one more
+	// SDKCONFIG_DEFAULTS layer. Without ComponentPath only "" and
+	// DefaultComponentBehaviour are accepted.
 	Behaviour string
 	// PeerCA is the PEM CA of the peer server to embed. "" uses
 	// <Project>/main/certs/peer_ca.pem when it exists, else the CA that
@@ -51,6 +53,12 @@ type BuildOptions struct {
 	// after the variant's, in build/qemu/<target>/<variant> (idf/qemu.go).
 	QEMU bool
 }
+
+// DefaultComponentBehaviour is the placement behaviour of the
+// esp_websocket_client that firmware/main/idf_component.yml pins (esp-protocols
+// at the merge commit of PR 1117: "strict"), and the Kconfig default of
+// WSBENCH_BEHAVIOUR. A build without ComponentPath accepts no other.
+const DefaultComponentBehaviour = "strict"
 
 // Artifact is a finished build.
 type Artifact struct {
@@ -127,6 +135,12 @@ func (o BuildOptions) validate(project string) error {
 	case "", "fallback", "strict":
 	default:
 		return fmt.Errorf("behaviour %q: want fallback or strict", o.Behaviour)
+	}
+	if o.ComponentPath == "" && o.Behaviour != "" && o.Behaviour != DefaultComponentBehaviour {
+		// Hello would report a behaviour the code does not have.
+		return fmt.Errorf("behaviour %q: the default esp_websocket_client (firmware/main/idf_component.yml: esp-protocols at PR 1117's merge commit) is %s; "+
+			"build a %s branch (e.g. PR 980's head) with --component-path, or use --behaviour %s",
+			o.Behaviour, DefaultComponentBehaviour, o.Behaviour, DefaultComponentBehaviour)
 	}
 	if o.PeerCA != "" {
 		if _, err := os.Stat(o.PeerCA); err != nil {

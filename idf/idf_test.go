@@ -237,8 +237,12 @@ func TestBuild(t *testing.T) {
 		if err := os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		comp := t.TempDir() // a local checkout: either behaviour is allowed
+		if err := os.WriteFile(filepath.Join(comp, "CMakeLists.txt"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		art, err := Build(testctx.New(t), BuildOptions{Project: proj, Target: "esp32", Variant: "alloc-ext",
-			Behaviour: "strict", PeerCA: ca})
+			Behaviour: "strict", PeerCA: ca, ComponentPath: comp})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -260,7 +264,7 @@ func TestBuild(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := Build(testctx.New(t), BuildOptions{Project: proj, Target: "esp32", Variant: "alloc-ext",
-			Behaviour: "fallback", PeerCA: ca}); err != nil {
+			Behaviour: "fallback", PeerCA: ca, ComponentPath: comp}); err != nil {
 			t.Fatal(err)
 		}
 		c := calls(t, log)
@@ -542,6 +546,8 @@ func TestBuild(t *testing.T) {
 			{BuildOptions{Project: t.TempDir(), Target: "esp32s3", Variant: "int"}, "not an ESP-IDF project"},
 			{BuildOptions{Project: proj, Target: "esp32s3", Variant: "int", ComponentPath: t.TempDir()}, "not an ESP-IDF component"},
 			{BuildOptions{Project: proj, Target: "esp32s3", Variant: "int", Behaviour: "lenient"}, `behaviour "lenient"`},
+			// The default component is PR 1117 (strict): a fallback label needs a fallback checkout.
+			{BuildOptions{Project: proj, Target: "esp32s3", Variant: "int", Behaviour: "fallback"}, `with --component-path, or use --behaviour strict`},
 			{BuildOptions{Project: proj, Target: "esp32s3", Variant: "int", PeerCA: "/nonexistent/ca.pem"}, "peer CA"},
 		} {
 			_, err := Build(testctx.New(t), tc.o)

@@ -79,7 +79,7 @@ func TestHardwareBoardIsBuiltFlashedAndReset(t *testing.T) {
 	ctx, cancel := context.WithCancel(testctx.New(t))
 	defer cancel()
 	v := Variant{Name: "int"}
-	board, err := sim.New(sim.Config{Profile: "esp32s3-n8r8", Variant: "int", Options: v.Options(), RootCAs: srv.CAPool()})
+	board, err := sim.New(sim.Config{Profile: "esp32s3-n8r8", Variant: "int", Options: v.Options(), Behaviour: "strict", RootCAs: srv.CAPool()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +90,8 @@ func TestHardwareBoardIsBuiltFlashedAndReset(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	f, err := Parse("hw.yaml", []byte(`
+component:
+  behaviour: strict   # the default esp_websocket_client (idf.DefaultComponentBehaviour)
 boards:
   - name: bench
     port: `+path+`

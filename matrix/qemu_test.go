@@ -129,6 +129,8 @@ func installFakeIDF(t *testing.T) string {
 
 const qemuMatrix = `
 seed: 3
+component:
+  behaviour: strict   # the default esp_websocket_client (idf.DefaultComponentBehaviour)
 boards:
   - name: emu
     qemu: esp32s3
@@ -264,7 +266,7 @@ func TestQEMUBoardRunsCellsThroughTheQEMUPath(t *testing.T) {
 		}
 	}
 	// The static size report is kept under a name that says QEMU.
-	if _, err := os.Stat(filepath.Join(dir, rundir.FirmwareDir, rundir.SizeFile("qemu-esp32s3", "int", "fallback"))); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, rundir.FirmwareDir, rundir.SizeFile("qemu-esp32s3", "int", "strict"))); err != nil {
 		t.Errorf("size report of the QEMU image: %v", err)
 	}
 }
