@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wsbench/wsbench/internal/termsafe"
 	"gopkg.in/yaml.v3"
 )
 
@@ -47,11 +48,7 @@ func (p LineProblem) String() string {
 
 // printable escapes what a terminal would interpret: the lines come from
 // project files.
-func printable(s string) string {
-	q := strconv.QuoteToGraphic(s)
-	q = q[1 : len(q)-1]
-	return strings.ReplaceAll(q, `\"`, `"`)
-}
+func printable(s string) string { return termsafe.String(s) }
 
 // SDKConfigError lists every defaults line that did not take effect.
 type SDKConfigError struct {
