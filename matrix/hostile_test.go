@@ -1,18 +1,18 @@
 package matrix
 
 import (
-	"sync/atomic"
-
 	"errors"
 	"fmt"
-	"github.com/wsbench/wsbench/internal/testctx"
-	"github.com/wsbench/wsbench/rundir"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/wsbench/wsbench/internal/testctx"
+	"github.com/wsbench/wsbench/rundir"
 )
 
 const hostileBase = `name: m
@@ -205,5 +205,33 @@ func TestBoardStringsInReasonsAreEscaped(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Resume removes the temporary files a killed process left (issue 13,
+// "Seen" 6: attempts/ kept stale .cell.json.NNNN files after kill -9).
+func TestResumeRemovesStaleTempFiles(t *testing.T) {
+	dir := t.TempDir()
+	var runs atomic.Int32
+	res := runFake(t, testctx.New(t), dir, func(int) fakeBoard { return fakeBoard{runs: &runs} }, false)
+	id := res.Cells[0].ID
+	stale := []string{
+		filepath.Join(dir, "attempts", id+"-20261201T000000.000000000", ".cell.json.1234567"),
+		filepath.Join(rundir.CellDir(dir, id), ".cell.json.42"),
+		filepath.Join(dir, ".manifest.json.7"),
+	}
+	for _, p := range stale {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(`{"id":`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runFake(t, testctx.New(t), dir, func(int) fakeBoard { return fakeBoard{runs: &runs} }, true)
+	for _, p := range stale {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s is still there", p)
+		}
 	}
 }

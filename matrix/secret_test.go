@@ -15,6 +15,7 @@ import (
 
 	"github.com/wsbench/wsbench/collector"
 	"github.com/wsbench/wsbench/internal/pty"
+	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/wire"
 )
@@ -217,7 +218,7 @@ func TestWiFiPasswordLength(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Run(context.Background(), f, Options{RunDir: t.TempDir(), WiFiPass: "short", NewDevice: func(Board, int) (Device, error) { return nil, nil }, StartCapture: CollectorCapture})
+	_, err = Run(testctx.New(t), f, Options{RunDir: t.TempDir(), WiFiPass: "short", NewDevice: func(Board, int) (Device, error) { return nil, nil }, StartCapture: CollectorCapture})
 	if err == nil || !strings.Contains(err.Error(), "has 5 bytes: want 8 to 63") {
 		t.Fatalf("error %v", err)
 	}

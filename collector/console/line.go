@@ -43,6 +43,13 @@ func Parse(raw []byte) Line {
 	l := Line{Text: text}
 	var s string
 	if junk > 0 {
+		// Escape sequences or stray bytes inside a log line (a colour
+		// change, a window title, a bell in a task name) do not make it
+		// another line: without them it may still parse.
+		if lv, tag, msg, ok := parseLog(StripHostTime(termsafe.Strip(raw))); ok {
+			l.Level, l.Tag, l.Msg = lv, tag, msg
+			return l
+		}
 		s = resync(text[junk:])
 	} else {
 		s = StripHostTime(text)

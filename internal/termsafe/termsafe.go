@@ -148,7 +148,7 @@ func appendEscaped(b *strings.Builder, s string, dropANSI bool) int {
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
-		case c == 0x1b && dropANSI:
+		case dropANSI && isSeqStart(s[i:]):
 			i += ansiLen(s[i:])
 			continue
 		case c >= utf8.RuneSelf:
@@ -203,26 +203,79 @@ func escapeRune(b *strings.Builder, r rune) {
 	}
 }
 
-// ansiLen is the length of the escape sequence at the start of s (s[0] is
-// ESC): a CSI sequence "ESC [ params intermediates final", or ESC and one
-// more byte. A CSI sequence cut off by the end of the line runs to the end.
-// What follows a non-CSI sequence (an OSC title, say) stays, escaped.
+// ansiLen is the length of the terminal control sequence at the start of
+// s, which starts with ESC or the C1 CSI (U+009B, UTF-8 C2 9B) or OSC
+// (U+009D): a CSI sequence "ESC [ params intermediates final", an OSC
+// sequence "ESC ] ... BEL" or "ESC ] ... ESC \" (a window title), a
+// character set designation "ESC ( X" (also ")", "*", "+"), or ESC and one
+// more byte. A sequence cut off by the end of the line runs to the end.
 func ansiLen(s string) int {
 	if len(s) < 2 {
 		return len(s)
 	}
-	if s[1] != '[' {
-		return 2
+	i := 2 // past ESC x, or past the two bytes of U+009B / U+009D
+	kind := s[1]
+	if s[0] == 0xc2 {
+		kind = '['
+		if s[1] == 0x9d {
+			kind = ']'
+		}
 	}
-	i := 2
-	for i < len(s) && s[i] >= 0x30 && s[i] <= 0x3f {
-		i++
+	switch kind {
+	case '[':
+		for i < len(s) && s[i] >= 0x20 && s[i] <= 0x3f {
+			i++
+		}
+		if i < len(s) && s[i] >= 0x40 && s[i] <= 0x7e {
+			return i + 1
+		}
+		return i
+	case ']':
+		for ; i < len(s); i++ {
+			if s[i] == 0x07 {
+				return i + 1
+			}
+			if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '\\' {
+				return i + 2
+			}
+		}
+		return len(s)
+	case '(', ')', '*', '+':
+		return min(3, len(s))
 	}
-	for i < len(s) && s[i] >= 0x20 && s[i] <= 0x2f {
-		i++
+	return 2
+}
+
+// isSeqStart reports whether s starts a control sequence Console drops.
+func isSeqStart(s string) bool {
+	return s[0] == 0x1b || len(s) >= 2 && s[0] == 0xc2 && (s[1] == 0x9b || s[1] == 0x9d)
+}
+
+// Strip returns raw with everything that is not text removed: control
+// sequences (as Console drops them), control characters other than tab,
+// bytes that are not UTF-8 and runes that are not graphic. It is for
+// parsing a line whose text was interrupted by them, never for display.
+func Strip(raw []byte) string {
+	s := string(raw)
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case isSeqStart(s[i:]):
+			i += ansiLen(s[i:])
+		case c == '\t' || c >= 0x20 && c < 0x7f:
+			b.WriteByte(c)
+			i++
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if !(r == utf8.RuneError && n <= 1) && graphic(r) {
+				b.WriteString(s[i : i+n])
+			}
+			i += n
+		}
 	}
-	if i < len(s) && s[i] >= 0x40 && s[i] <= 0x7e {
-		return i + 1
-	}
-	return i
+	return b.String()
 }

@@ -87,7 +87,11 @@ func TestConsoleDropsANSIAndEscapesTheRest(t *testing.T) {
 		last     int
 	}{
 		{"\x1b[0;32mI (312) wifi: up\x1b[0m", "I (312) wifi: up", 0},
-		{"\x1b]0;title\x07x", `0;title\x07x`, 11},
+		{"\x1b]0;title\x07x", "x", 0},       // window title dropped
+		{"\x1b]2;title\x1b\\x", "x", 0},     // ... also when ended by ST
+		{"\x1b(Bx", "x", 0},                 // character set
+		{"\u009b31mx\u009d0;t\ay", "xy", 0}, // 8-bit CSI and OSC
+		{"a\x1b[?25lb", "ab", 0},            // private CSI
 		{"\x00\x01I (1) t: m", `\x00\x01I (1) t: m`, 8},
 		{"\u202eevil", `\u202eevil`, 6},
 		{"\xc2\x85next", `\u0085next`, 6},
