@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/wsbench/wsbench/analysis"
@@ -430,5 +431,65 @@ func TestQEMUBoardConfig(t *testing.T) {
 				t.Error("HasQEMU is false")
 			}
 		})
+	}
+}
+
+// interruptingQEMU is a qemu device whose run is cancelled (Ctrl-C) as the
+// after-th cell prepares. It embeds the concrete device so that the runner
+// still sees its optional interfaces (peer URLs, boot timeout, Hello check).
+type interruptingQEMU struct {
+	*qemuDevice
+	n      *atomic.Int32
+	after  int32
+	cancel context.CancelFunc
+}
+
+func (d *interruptingQEMU) Prepare(ctx context.Context, c rundir.Cell) (Opener, error) {
+	if d.n.Add(1) == d.after {
+		d.cancel()
+	}
+	return d.qemuDevice.Prepare(ctx, c)
+}
+
+// A qemu run stopped with Ctrl-C resumes like any other: the interrupted
+// and unstarted cells run, each in a fresh QEMU, and the finished ones stay.
+func TestQEMURunResumes(t *testing.T) {
+	installFakeIDF(t)
+	qemutest.Install(t)
+	trust, urls := startGuestPeer(t, qemu.GatewayIP)
+	f, err := Parse("qemu.yaml", []byte(strings.Replace(qemuMatrix, "    count: 2\n", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, proj := t.TempDir(), qemuProject(t)
+	ctx, cancel := context.WithCancel(testctx.New(t))
+	defer cancel()
+	var n atomic.Int32
+	nd := Devices(trust, HardwareOptions{Project: proj, RunDir: dir})
+	opt := Options{RunDir: dir, Peer: urls, StartCapture: CollectorCapture, Manifest: rundir.Manifest{RunID: "qemu", MatrixHash: "x"},
+		NewDevice: func(b Board, slot int) (Device, error) {
+			d, err := nd(b, slot)
+			if err != nil {
+				return nil, err
+			}
+			return &interruptingQEMU{qemuDevice: d.(*qemuDevice), n: &n, after: 3, cancel: cancel}, nil
+		}}
+	first, err := Run(ctx, f, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := first.Counts(); !first.Interrupted || c[rundir.StatusOK] != 2 {
+		t.Fatalf("first run: interrupted %t, cells %v; want interrupted after 2 ok", first.Interrupted, c)
+	}
+	opt.Resume, opt.NewDevice = true, nd
+	second, err := Run(testctx.New(t), f, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := second.Counts(); c[rundir.StatusOK] != 6 {
+		for _, c := range second.Cells {
+			t.Logf("%s: %s %s", c.ID, c.Status, c.Reason)
+		}
+		t.Fatalf("resumed run: cells %v, want 6 ok", c)
 	}
 }
