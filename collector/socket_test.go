@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsbench/wsbench/internal/testctx"
 )
 
 func TestParseSocketPort(t *testing.T) {
@@ -62,7 +64,10 @@ func TestSocketPortReads(t *testing.T) {
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		n, _ := c.Read(b)
 		got <- string(b[:n])
-		<-closeNow
+		select {
+		case <-closeNow:
+		case <-time.After(30 * time.Second): // the test failed before it said so
+		}
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -86,7 +91,7 @@ func TestSocketPortReads(t *testing.T) {
 	if _, err := p.Write([]byte("hello\n")); err != nil {
 		t.Fatal(err)
 	}
-	if s := <-got; s != "hello\n" {
+	if s := testctx.Recv(t, got, 10*time.Second, "the emulator's read"); s != "hello\n" {
 		t.Fatalf("the emulator got %q", s)
 	}
 	close(closeNow)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsbench/wsbench/analysis"
 	"github.com/wsbench/wsbench/internal/testctx"
@@ -87,7 +88,10 @@ func TestHardwareBoardIsBuiltFlashedAndReset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cancel(); <-done }()
+	defer func() {
+		cancel()
+		testctx.Recv(t, done, 30*time.Second, "the virtual board's end after its context")
+	}()
 
 	f, err := Parse("hw.yaml", []byte(`
 component:
