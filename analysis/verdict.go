@@ -175,16 +175,20 @@ func gatherFigures(s *Summary) (map[VariantKey]*variantFigures, []VariantKey) {
 		if label == "" {
 			label = c.Key.Scenario
 		}
-		if c.Status == rundir.StatusFailed {
+		failed := c.Status == rundir.StatusFailed
+		if failed {
 			if v.failed == 0 {
 				v.failedReason = c.Reason
 			}
 			v.failed++
 		}
-		if m, ok := c.Metric(MetricInternalFreeMin); ok && m.Value < v.minFree {
+		// A failed cell's own figures stand for what it managed before it
+		// failed (often nothing but the baseline): they are no variant's
+		// lowest free RAM or headroom. Its counts still count.
+		if m, ok := c.Metric(MetricInternalFreeMin); ok && !failed && m.Value < v.minFree {
 			v.minFree, v.minFreeScen = m.Value, label
 		}
-		if m, ok := c.Metric(MetricWSStackHWM); ok && m.Value < v.hwm {
+		if m, ok := c.Metric(MetricWSStackHWM); ok && !failed && m.Value < v.hwm {
 			v.hwm, v.hwmScen, v.hasHWM = m.Value, label, true
 		}
 		if m, ok := c.Metric(MetricLeakPerCycle); ok && m.Significant != nil && *m.Significant && m.Value > 0 {
@@ -273,13 +277,19 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 	sort.Ints(ns)
 	var fr []freedAt
 	for _, n := range ns {
-		for _, metric := range []string{MetricInternalFreeSteady, MetricInternalFreeMin} {
+		for _, metric := range []string{MetricInternalFreeSteady, MetricInternalFreeMin, MetricWSStackHWM} {
 			a, b := base.sweep[n][metric], v.sweep[n][metric]
 			if len(a) == 0 || len(b) == 0 {
 				continue
 			}
 			r := row(n, "sweep", metric, UnitBytes)
 			r.Value, r.BaselineValue = Float(stats.Median(b, Confidence).Center), Float(stats.Median(a, Confidence).Center)
+			if metric == MetricWSStackHWM {
+				r.Threshold = j.WSStackHeadroom
+				if float64(r.Value) < j.WSStackHeadroom {
+					r.Flag = FlagBelowThreshold
+				}
+			}
 			if !self {
 				sh := stats.ShiftOf(a, b, Confidence)
 				r.Delta, r.Lo, r.Hi, r.P = Float(sh.Delta), Float(sh.Lo), Float(sh.Hi), Float(sh.P)
@@ -290,9 +300,13 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 			rows = append(rows, r)
 		}
 	}
-	if !self {
+	switch {
+	case v.cells > 0 && v.failed == v.cells:
+		// Nothing was measured: say so first.
+		add(fmt.Sprintf("%s: all %d cells failed (%s)", v.key.Variant, v.cells, v.failedReason), true)
+	case !self:
 		add(freedText(v.key.Variant, fr, j.Alpha), false)
-	} else {
+	default:
 		add(v.key.Variant+" is the baseline", false)
 	}
 
@@ -365,7 +379,7 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 		}
 		rows = append(rows, r)
 	} else {
-		add("leak not measured (no churn cells)", false)
+		add("leak not measured (no churn figures)", false)
 	}
 
 	// Websocket task stack headroom: the least over every cell.
@@ -411,7 +425,9 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 	r.Value, r.BaselineValue, r.Delta = Float(v.failed), Float(base.failed), Float(v.failed-base.failed)
 	if v.failed > 0 {
 		r.Flag, flagged = FlagNonZero, true
-		bad = append(bad, VerdictPart{Text: fmt.Sprintf("%d of %d cells failed (%s)", v.failed, v.cells, v.failedReason), Flag: true})
+		if v.failed < v.cells {
+			bad = append(bad, VerdictPart{Text: fmt.Sprintf("%d of %d cells failed (%s)", v.failed, v.cells, v.failedReason), Flag: true})
+		}
 	}
 	rows = append(rows, r)
 	if len(bad) == 0 {
@@ -515,12 +531,6 @@ func freedText(variant string, fr []freedAt, alpha float64) string {
 	} else if len(fr) == 1 {
 		where = fmt.Sprintf("at N=%d", fr[0].n)
 	}
-	verb := func(d float64) string {
-		if d < 0 {
-			return "takes"
-		}
-		return "frees"
-	}
 	amount := func(d, lo, hi float64) string {
 		if d < 0 {
 			return withInterval(-d, -hi, -lo) + " more"
@@ -536,8 +546,10 @@ func freedText(variant string, fr []freedAt, alpha float64) string {
 	}
 	if similar {
 		switch {
+		case sig && med < 0:
+			return fmt.Sprintf("%s takes %s internal RAM %s (%s%s)", variant, amount(med, lo, hi), where, pText(maxP), note)
 		case sig:
-			return fmt.Sprintf("%s %s %s of internal RAM %s (%s%s)", variant, verb(med), amount(med, lo, hi), where, pText(maxP), note)
+			return fmt.Sprintf("%s frees %s of internal RAM %s (%s%s)", variant, amount(med, lo, hi), where, pText(maxP), note)
 		case !anySig:
 			return fmt.Sprintf("%s: internal RAM freed %s %s, not significant (%s%s)", variant, withInterval(med, lo, hi), where, pText(maxP), note)
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wsbench/wsbench/analysis"
+	"github.com/wsbench/wsbench/rundir"
 )
 
 // TestVerdicts: a variant that moves the 4096-byte stack is judged against
@@ -68,5 +69,34 @@ func TestVerdicts(t *testing.T) {
 	var out bytes.Buffer
 	if err := analysis.WriteVerdictTable(&out, s); err != nil || !strings.Contains(out.String(), "| s3 | stack-ext | int | 1 | internal_free_steady (sweep) |") {
 		t.Errorf("verdict table (%v):\n%s", err, out.String())
+	}
+}
+
+// A variant whose cells all failed says so first, and the figures those
+// cells captured before failing are no variant's lowest free RAM.
+func TestVerdictAllCellsFailed(t *testing.T) {
+	m := coverageModel(12, 2)
+	cells := m.Cells()
+	for i := range cells {
+		if cells[i].Cell.Variant == "stack-ext" {
+			cells[i].Cell.Status, cells[i].Cell.Reason = rundir.StatusFailed, "esp_websocket_client_init returned NULL"
+		}
+	}
+	s, _ := analyze(t, cells)
+	for _, l := range s.VerdictLines {
+		if l.Variant != "stack-ext" {
+			continue
+		}
+		if !strings.HasPrefix(l.Text, "stack-ext: all 12 cells failed (esp_websocket_client_init returned NULL)") || !l.Flagged {
+			t.Errorf("line %q (flagged %v)", l.Text, l.Flagged)
+		}
+		if strings.Contains(l.Text, "lowest free") {
+			t.Errorf("line %q quotes a failed cell's lowest free RAM", l.Text)
+		}
+	}
+	for _, o := range analysis.Overviews(s) {
+		if o.Key.Variant == "stack-ext" && (o.HasMinFree || o.HasHWM || o.Failed != 12) {
+			t.Errorf("overview of the failed variant: %+v", o)
+		}
 	}
 }

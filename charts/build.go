@@ -86,6 +86,15 @@ func optionOf(c interface {
 			if al, ok := ax["axisLabel"].(map[string]any); ok && al["overflow"] == "break" {
 				al["lineHeight"] = 14
 			}
+			// Slanted labels reach left of the grid: make room.
+			if al, ok := ax["axisLabel"].(map[string]any); ok && al["rotate"] != nil {
+				gs, _ := m["grid"].([]any)
+				for _, x := range gs {
+					if g, ok := x.(map[string]any); ok {
+						g["left"] = 90
+					}
+				}
+			}
 		}
 	}
 	return m
@@ -665,6 +674,11 @@ func catLabel(cats []string) *opts.AxisLabel {
 	// echarts then lays out wrapped labels wrongly (the axis jumps to the top
 	// of the grid and the first line of every label disappears); optionOf
 	// sets it as a number.
+	if len(cats) > 12 {
+		// Too many for wrapped labels side by side (they would overlap):
+		// slanted, one line each.
+		return &opts.AxisLabel{Interval: "0", Rotate: 40}
+	}
 	return &opts.AxisLabel{Interval: "0", Width: max(70, 1000/max(len(cats), 1)-12), Overflow: "break"}
 }
 
@@ -783,11 +797,26 @@ func leakChart(s *analysis.Summary) (Chart, bool) {
 	if len(cats) == 0 {
 		return Chart{}, false
 	}
+	// The axis holds every bar and every interval (echarts leaves mark
+	// lines out of its extent).
+	top, bottom := 0.0, 0.0
+	for i := range lo {
+		for _, v := range []float64{lo[i], hi[i]} {
+			if !math.IsNaN(v) {
+				top, bottom = math.Max(top, v), math.Min(bottom, v)
+			}
+		}
+	}
+	for _, v := range vals {
+		if f, ok := v.Value.(float64); ok {
+			top, bottom = math.Max(top, f), math.Min(bottom, f)
+		}
+	}
 	bar := charts.NewBar()
 	bar.SetXAxis(cats)
 	bar.SetGlobalOptions(commonOpts("leak", "axis")...)
 	bar.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "category", Data: cats, AxisLabel: catLabel(cats)}),
-		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "B/cycle"}))
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "B/cycle", Min: niceFloor(bottom), Max: niceCeil(top)}))
 	bar.AddSeries("leak per cycle (B)", vals, errorBars(cats, lo, hi))
 	return Chart{ID: "leak", Title: "Leak per churn cycle",
 		Caption: "Bytes of internal RAM lost per open/close cycle: minus the slope of free internal RAM after each cycle against the cycle index, with its 95% interval (black). Red: the interval excludes zero, a leak.",

@@ -358,8 +358,9 @@ func dropConstant(t tableView, cols ...int) tableView {
 		}
 	}
 	t.Head = head
+	text := t.Text
 	for _, c := range cols {
-		if drop[c] && c < t.Text {
+		if drop[c] && c < text {
 			t.Text--
 		}
 	}

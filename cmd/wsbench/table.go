@@ -25,13 +25,18 @@ func printRunSummary(w io.Writer, s *analysis.Summary) {
 		case len(s.Warnings) > 0:
 			first = s.Warnings[0]
 		default:
+			for _, c := range s.Costs {
+				if first == "" && len(c.Warnings) > 0 {
+					first = "fit of " + c.Variant.Variant + ": " + c.Warnings[0]
+				}
+			}
 			for _, c := range s.Cells {
-				if len(c.Warnings) > 0 {
+				if first == "" && len(c.Warnings) > 0 {
 					first = c.ID + ": " + c.Warnings[0]
-					break
 				}
 			}
 		}
+		first = termsafe.String(first)
 		fmt.Fprintf(w, "\n%d warnings (run, cells and fits; all in summary.json and the report), e.g.: %s\n", n, first)
 	}
 }
