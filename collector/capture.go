@@ -223,6 +223,11 @@ func (c *Capture) Send(cmd wire.Command) error {
 			c.red.add(a.Value)
 		}
 	}
+	// The write holds c.mu (the "tx" event must sit at this point of the
+	// stream), so every Port must bound it: a UART drains at its baud rate,
+	// socket ports have a write deadline, rfc2217 ports opened by
+	// matrix.PortOpener a WriteTimeout. A stuck write would stall the
+	// capture and Stop.
 	if _, err := c.port.Write([]byte(line + "\n")); err != nil {
 		return fmt.Errorf("send %s: %w", cmd.Name, err)
 	}

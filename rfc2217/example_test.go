@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/wsbench/wsbench/rfc2217"
@@ -28,7 +27,12 @@ func ExampleOpener() {
 			backoff = min(2*backoff, 2*time.Second)
 			continue
 		}
-		_, err = io.Copy(io.Discard, port) // a real caller writes raw bytes to disk first
+		// A real caller writes the raw bytes to disk first. Read returns
+		// (0, nil) every ReadTimeout, so the loop sees ctx's end that soon.
+		buf := make([]byte, 4096)
+		for err == nil && ctx.Err() == nil {
+			_, err = port.Read(buf)
+		}
 		port.Close()
 		if errors.Is(err, rfc2217.ErrConnectionLost) {
 			continue // reconnect
