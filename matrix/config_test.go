@@ -34,6 +34,31 @@ func TestDefaultMatrix(t *testing.T) {
 	}
 }
 
+// baseline_variant defaults to int, or to the first variant without one;
+// thresholds.ws_stack_headroom to 512 B.
+func TestBaselineVariantAndThresholdDefaults(t *testing.T) {
+	tests := []struct {
+		name, variants, extra, baseline string
+		headroom                        int
+	}{
+		{"int by default", "  - name: stack-ext\n  - name: int\n", "", "int", 512},
+		{"first without int", "  - name: a\n  - name: b\n", "", "a", 512},
+		{"named", "  - name: int\n  - name: b\n", "baseline_variant: b\nthresholds: {ws_stack_headroom: 1024}\n", "b", 1024},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			y := "boards:\n  - name: a\n    virtual: esp32s3-n8r8\nvariants:\n" + tt.variants + "scenarios:\n  - scenario: sweep\n    n: [0, 1]\n" + tt.extra
+			f, err := Parse("m.yaml", []byte(y))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.BaselineVariant != tt.baseline || f.Thresholds.WSStackHeadroom != tt.headroom {
+				t.Errorf("baseline %q, headroom %d; want %q, %d", f.BaselineVariant, f.Thresholds.WSStackHeadroom, tt.baseline, tt.headroom)
+			}
+		})
+	}
+}
+
 func TestParseErrorsNameTheLine(t *testing.T) {
 	base := `boards:
   - name: a
@@ -65,6 +90,9 @@ scenarios:
 		{"hardware variant without firmware", strings.Replace(strings.Replace(base, "virtual: esp32s3-n8r8", "port: /dev/ttyACM0\n    target: esp32s3", 1), "name: int", "name: turbo", 1), ":6: variant \"turbo\": board \"a\" is built and flashed"},
 		{"empty n", strings.Replace(base, "n: [0, 1]", "n: []", 1), ":8: scenario \"sweep\": n is an empty list"},
 		{"window of days", base + "    window: 100h\n", ":9: scenario \"sweep\": window 100h0m0s is longer than 24h0m0s"},
+		{"unknown baseline variant", base + "baseline_variant: intt\n", ":9: baseline_variant: \"intt\" is not a variant of this matrix (have int)"},
+		{"negative headroom threshold", base + "thresholds:\n  ws_stack_headroom: -1\n", ":10: thresholds.ws_stack_headroom: -1 bytes is out of range"},
+		{"unknown threshold", base + "thresholds:\n  ws_stack_hwm: 512\n", ":10: unknown field \"ws_stack_hwm\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
