@@ -30,7 +30,7 @@ type Hello struct {
 	ELFSHA256        string  `msg:"elf_sha256" json:"elf_sha256"`         // hex prefix of the app ELF SHA-256
 	Component        string  `msg:"component" json:"component"`           // component under test, "espressif/esp_websocket_client"
 	ComponentVersion string  `msg:"component_version" json:"component_version"`
-	ComponentCommit  string  `msg:"component_commit" json:"component_commit"` // git commit of a local checkout, "" when unknown
+	ComponentCommit  string  `msg:"component_commit" json:"component_commit"` // git commit of a local checkout or of the pinned git dependency, "" when unknown
 	Behaviour        string  `msg:"behaviour" json:"behaviour"`               // placement behaviour: BehaviourFallback or BehaviourStrict
 	Variant          string  `msg:"variant" json:"variant"`                   // name of the variant the image was built as
 	Options          Options `msg:"options" json:"options"`
