@@ -80,6 +80,12 @@ func escapeValue(b *strings.Builder, v string) {
 	}
 }
 
+// quote quotes a string in an error the way the firmware's parser does:
+// strconv.QuoteToASCII, so printable means printable ASCII (0x20-0x7e), a
+// set both parsers define the same way (Unicode's printable set depends on
+// the tables' version: C and Go disagreed on U+070E).
+func quote(s string) string { return strconv.QuoteToASCII(s) }
+
 // quoteByte quotes one byte of a command line: 'a', '\t', or '\xa5' for a
 // byte outside ASCII (%q of a byte would print the rune U+00A5 instead).
 func quoteByte(c byte) string {
@@ -126,7 +132,7 @@ func ParseCommand(line string) (Command, error) {
 		}
 		key := line[start:i]
 		if i >= len(line) || line[i] != '=' {
-			return c, &CommandError{i + 1, fmt.Sprintf("argument %q: expected '='", key)}
+			return c, &CommandError{i + 1, fmt.Sprintf("argument %s: expected '='", quote(key))}
 		}
 		i++
 		var v []byte
@@ -135,11 +141,11 @@ func ParseCommand(line string) (Command, error) {
 			switch {
 			case ch == '%':
 				if i+2 >= len(line) {
-					return c, &CommandError{i + 1, fmt.Sprintf("argument %q: truncated %%XX escape", key)}
+					return c, &CommandError{i + 1, fmt.Sprintf("argument %s: truncated %%XX escape", quote(key))}
 				}
 				h, err := strconv.ParseUint(line[i+1:i+3], 16, 8)
 				if err != nil {
-					return c, &CommandError{i + 1, fmt.Sprintf("argument %q: bad %%XX escape %q", key, line[i:i+3])}
+					return c, &CommandError{i + 1, fmt.Sprintf("argument %s: bad %%XX escape %s", quote(key), quote(line[i:i+3]))}
 				}
 				v = append(v, byte(h))
 				i += 3
@@ -147,11 +153,11 @@ func ParseCommand(line string) (Command, error) {
 				v = append(v, ch)
 				i++
 			default:
-				return c, &CommandError{i + 1, fmt.Sprintf("argument %q: byte %s must be %%-escaped", key, quoteByte(ch))}
+				return c, &CommandError{i + 1, fmt.Sprintf("argument %s: byte %s must be %%-escaped", quote(key), quoteByte(ch))}
 			}
 		}
 		if _, dup := c.Get(key); dup {
-			return c, &CommandError{start + 1, fmt.Sprintf("argument %q given twice", key)}
+			return c, &CommandError{start + 1, fmt.Sprintf("argument %s given twice", quote(key))}
 		}
 		c.Args = append(c.Args, Arg{key, string(v)})
 	}
@@ -208,7 +214,7 @@ func ParseRunParams(c Command) (RunParams, error) {
 	p := RunParams{PeriodMS: 100, DetailEvery: 10, BaselineMS: 2000, WindowMS: 10000, Cycles: 20,
 		HandlerMode: HandlerQueued, WorkMS: 50, EventMS: 100}
 	if c.Name != CmdRun {
-		return p, fmt.Errorf("not a run command: %q", c.Name)
+		return p, fmt.Errorf("not a run command: %s", quote(c.Name))
 	}
 	for _, a := range c.Args {
 		var err error
@@ -216,7 +222,7 @@ func ParseRunParams(c Command) (RunParams, error) {
 			var v uint64
 			v, err = strconv.ParseUint(a.Value, 10, bits)
 			if err != nil {
-				err = fmt.Errorf("argument %s=%q: want an unsigned %d-bit number", a.Key, a.Value, bits)
+				err = fmt.Errorf("argument %s=%s: want an unsigned %d-bit number", a.Key, quote(a.Value), bits)
 			}
 			return v
 		}
@@ -250,7 +256,7 @@ func ParseRunParams(c Command) (RunParams, error) {
 		case "https_url":
 			p.HTTPSURL = a.Value
 		default:
-			return p, fmt.Errorf("run: unknown argument %q", a.Key)
+			return p, fmt.Errorf("run: unknown argument %s", quote(a.Key))
 		}
 		if err != nil {
 			return p, fmt.Errorf("run: %w", err)
@@ -261,10 +267,10 @@ func ParseRunParams(c Command) (RunParams, error) {
 	case "":
 		return p, fmt.Errorf("run: argument scenario is required (sweep, churn, handler)")
 	default:
-		return p, fmt.Errorf("run: unknown scenario %q (want sweep, churn, handler)", p.Scenario)
+		return p, fmt.Errorf("run: unknown scenario %s (want sweep, churn, handler)", quote(p.Scenario))
 	}
 	if p.HandlerMode != HandlerInline && p.HandlerMode != HandlerQueued {
-		return p, fmt.Errorf("run: handler=%q: want inline or queued", p.HandlerMode)
+		return p, fmt.Errorf("run: handler=%s: want inline or queued", quote(p.HandlerMode))
 	}
 	if p.N > MaxSessions {
 		return p, fmt.Errorf("run: n=%d exceeds %d sessions", p.N, MaxSessions)

@@ -314,6 +314,8 @@ var commandVectors = []string{
 	"wifi pass=100%4",
 	"wifi pass=%zz",
 	"wifi pass=%4g",
+	"0 0=%\u070e", // U+070E: C and Go once quoted it differently (Unicode printable sets differ)
+	"run cell=%\u00e9",
 	"run cell=a=b",
 	"run\x00",
 	"run cell=\xa5\x57",

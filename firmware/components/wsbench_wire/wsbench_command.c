@@ -152,23 +152,10 @@ static size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *r)
     return len;
 }
 
-/* strconv.IsPrint, exact for U+0000..U+00FF. Above Latin-1 it treats the
- * common format/separator/private-use runes as non-printable and the rest as
- * printable (Go consults the Unicode tables; only error texts depend on it). */
-static bool rune_printable(uint32_t r)
-{
-    if (r < 0x100) {
-        return (r >= 0x20 && r < 0x7f) || (r >= 0xa1 && r != 0xad);
-    }
-    if ((r >= 0x2000 && r <= 0x200f) || (r >= 0x2028 && r <= 0x202e) || (r >= 0x2060 && r <= 0x206f) ||
-        r == 0x3000 || r == 0xfeff || (r >= 0xfff9 && r <= 0xfffb) || (r >= 0xe000 && r <= 0xf8ff) ||
-        (r & 0xfffe) == 0xfffe || r >= 0xf0000) {
-        return false;
-    }
-    return true;
-}
-
-/* strconv.Quote of arbitrary bytes. */
+/* strconv.QuoteToASCII of arbitrary bytes (wire/command.go quote):
+ * printable means printable ASCII, a set both parsers define the same way.
+ * Unicode's printable set depends on the version of its tables (this file
+ * and Go once disagreed on U+070E), so every rune above ASCII is escaped. */
 static void quote_str(sbuf_t *s, const char *str, size_t n)
 {
     const unsigned char *p = (const unsigned char *)str;
@@ -186,11 +173,7 @@ static void quote_str(sbuf_t *s, const char *str, size_t n)
             i++;
             continue;
         }
-        if (rune_printable(r)) {
-            for (size_t k = 0; k < w; k++) {
-                sb_putc(s, (char)p[i + k]);
-            }
-        } else if (r < 0x10000) {
+        if (r < 0x10000) {
             sb_printf(s, "\\u%04x", (unsigned)r);
         } else {
             sb_printf(s, "\\U%08x", (unsigned)r);
