@@ -38,6 +38,9 @@ type Options struct {
 	// BlockTimeout is how long a multi-line console block (watchdog,
 	// panic) may wait for more lines before it is emitted (default 1 s).
 	BlockTimeout time.Duration
+	// NoSync skips fsync of raw.bin: for captures whose source is already
+	// on disk (a file replayed, a test), where a crash loses nothing.
+	NoSync bool
 	// Secrets are replaced by '*' in the byte stream before anything is
 	// written (see redact.go); Send adds the secret arguments it sends.
 	Secrets []string
@@ -479,7 +482,7 @@ func (c *Capture) flushLocked(sync bool) error {
 	if err := c.con.Flush(); err != nil {
 		errs = append(errs, fmt.Errorf("write %s: %w", rundir.ConsoleFile, err))
 	}
-	if sync {
+	if sync && !c.opt.NoSync {
 		if err := c.raw.Sync(); err != nil {
 			errs = append(errs, fmt.Errorf("sync %s: %w", rundir.RawFile, err))
 		}
