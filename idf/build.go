@@ -139,8 +139,8 @@ func (o BuildOptions) validate(project string) error {
 	if o.ComponentPath == "" && o.Behaviour != "" && o.Behaviour != DefaultComponentBehaviour {
 		// Hello would report a behaviour the code does not have.
 		return fmt.Errorf("behaviour %q: the default esp_websocket_client (firmware/main/idf_component.yml: esp-protocols at PR 1117's merge commit) is %s; "+
-			"build a %s branch (e.g. PR 980's head) with --component-path, or use --behaviour %s",
-			o.Behaviour, DefaultComponentBehaviour, o.Behaviour, DefaultComponentBehaviour)
+			"build a checkout that behaves so with --component-path, or use --behaviour %s",
+			o.Behaviour, DefaultComponentBehaviour, DefaultComponentBehaviour)
 	}
 	if o.PeerCA != "" {
 		if _, err := os.Stat(o.PeerCA); err != nil {

@@ -26,7 +26,8 @@ Variants: ` + strings.Join(idf.Variants(), ", ") + `.
 By default esp_websocket_client comes from esp-protocols at the merge commit
 of PR 1117 (firmware/main/idf_component.yml: no registry release has the
 placement options yet). --component-path builds against a local checkout
-instead (for example PR 980's head, or any other branch of esp-protocols).
+instead (for example PR 980's head, or any other branch of esp-protocols;
+--behaviour says what its code does when PSRAM allocation fails).
 
 After configuring and before compiling, the generated sdkconfig is checked
 against every line of the defaults layers: the build fails naming each line
