@@ -36,7 +36,8 @@ and component, a dependency that is off, ...). See firmware/README.md.
 
 --qemu builds the image for Espressif's QEMU (sdkconfig.defaults.qemu after the
 variant's layer, in <project>/build/qemu/<target>/<variant>) and writes the full
-flash image qemu_flash.bin there (docs/qemu.md).`,		Args: cobra.NoArgs,
+flash image qemu_flash.bin there (docs/qemu.md).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Output = cmd.ErrOrStderr()
 			art, err := idf.Build(cmd.Context(), o)
