@@ -277,20 +277,31 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 	sort.Ints(ns)
 	var fr []freedAt
 	for _, n := range ns {
-		for _, metric := range []string{MetricInternalFreeSteady, MetricInternalFreeMin, MetricWSStackHWM} {
+		for _, metric := range []string{MetricInternalFreeSteady, MetricSessionsOpen, MetricInternalFreeMin, MetricWSStackHWM} {
 			a, b := base.sweep[n][metric], v.sweep[n][metric]
 			if len(a) == 0 || len(b) == 0 {
 				continue
 			}
 			r := row(n, "sweep", metric, UnitBytes)
 			r.Value, r.BaselineValue = Float(stats.Median(b, Confidence).Center), Float(stats.Median(a, Confidence).Center)
+			if metric == MetricSessionsOpen {
+				r.Unit = UnitCount
+				if !self && r.Value < r.BaselineValue {
+					r.Flag = FlagFewer
+				}
+			}
 			if metric == MetricWSStackHWM {
 				r.Threshold = j.WSStackHeadroom
 				if float64(r.Value) < j.WSStackHeadroom {
 					r.Flag = FlagBelowThreshold
 				}
 			}
-			if !self {
+			switch {
+			case self:
+			case metric == MetricSessionsOpen:
+				// A count of sessions: the difference of the medians, no test.
+				r.Delta = r.Value - r.BaselineValue
+			default:
 				sh := stats.ShiftOf(a, b, Confidence)
 				r.Delta, r.Lo, r.Hi, r.P = Float(sh.Delta), Float(sh.Lo), Float(sh.Hi), Float(sh.P)
 				if metric == MetricInternalFreeSteady && n > 0 {
