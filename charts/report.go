@@ -528,7 +528,7 @@ details{font-size:.8rem;color:#59636e}details li{margin:1px 0}
 .warnings ul{max-height:16em;overflow-y:auto}
 .verdicts ul{margin:4px 0 8px;padding-left:1.2em;font-size:.95rem;line-height:1.45}.verdicts li{margin:3px 0}
 .flag{color:#b42318;font-weight:600}
-table.fit td.l{white-space:normal}
+table.fit td.l{white-space:normal;min-width:6em}
 dl{font-size:.8rem;display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dt{font-family:ui-monospace,monospace}dd{margin:0;color:#59636e}
 </style>
 </head>
