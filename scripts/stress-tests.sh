@@ -113,7 +113,7 @@ for ((r = 1; r <= runs; r++)); do
     grep -h 'build failed\|^FAIL' "$logs/run$r.stderr" 2>/dev/null | sed 's/^/    /' | head -10 || true
   fi
   echo "    slowest packages:"
-  sort -rn "$logs/run$r.pkgs" | head -5 |
+  grep -v ' skip ' "$logs/run$r.pkgs" | sort -rn | head -5 |
     awk '{ p = $3; sub("^github.com/wsbench/wsbench/", "", p); printf "      %7.1f s  %s\n", $1, p }'
   echo "$wall" >>"$logs/walls"
 done
@@ -122,7 +122,12 @@ cleanup
 echo "== $passed of $runs runs passed (go test${race[*]:+ ${race[*]}} -count=1 beside $load busy loop(s))"
 echo "   wall times (s): $(awk '{ printf "%s%.1f", (NR > 1 ? ", " : ""), $1 }' "$logs/walls")"
 echo "   slowest packages over all runs (max elapsed):"
-cat "$logs"/run*.pkgs | awk '{ if ($1 > max[$3]) max[$3] = $1 } END { for (p in max) print max[p], p }' |
+grep -hv ' skip ' "$logs"/run*.pkgs | awk '!($3 in max) || $1 > max[$3] { max[$3] = $1 } END { for (p in max) print max[p], p }' |
   sort -rn | head -5 | awk '{ p = $2; sub("^github.com/wsbench/wsbench/", "", p); printf "      %7.1f s  %s\n", $1, p }'
+echo "   slowest tests over all runs (top-level, max elapsed):"
+cat "$logs"/run*.json | grep '"Action":"\(pass\|fail\)"' | grep '"Test":' | grep -v '"Test":"[^"]*/' |
+  sed 's/.*"Package":"\([^"]*\)","Test":"\([^"]*\)","Elapsed":\([0-9.]*\).*/\3 \1 \2/' |
+  awk '{ k = $2 " " $3 } !(k in max) || $1 > max[k] { max[k] = $1 } END { for (k in max) print max[k], k }' |
+  sort -rn | head -5 | awk '{ p = $2; sub("^github.com/wsbench/wsbench/", "", p); printf "      %7.1f s  %s %s\n", $1, p, $3 }'
 echo "   logs: $logs"
 ((passed == runs))
