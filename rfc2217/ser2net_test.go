@@ -116,7 +116,7 @@ func TestSer2net(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	p, err := Dial(ctx, srv.URL(""), Options{Baud: 115200, DataBits: 8, Parity: ParityNone, StopBits: StopBits1, AckTimeout: 2 * time.Second})
+	p, err := Dial(ctx, srv.URL(""), Options{Baud: 115200, DataBits: 8, Parity: ParityNone, StopBits: StopBits1, AckTimeout: 2 * time.Second, WriteTimeout: testWriteTimeout})
 	if err != nil {
 		t.Fatalf("dial: %v\nser2net log:\n%s", err, srv.Log())
 	}
@@ -176,7 +176,7 @@ func TestSer2net(t *testing.T) {
 		// ser2net 4.3 sends no SET-CONTROL answer when the device's
 		// TIOCMSET fails, as it does on a pty: the wait must end with
 		// ErrNoAck, and the connection must keep working.
-		q, err := Dial(ctx, srv.URL("timeout=0.3"), Options{})
+		q, err := Dial(ctx, srv.URL("timeout=0.3"), Options{WriteTimeout: testWriteTimeout})
 		if err != nil {
 			t.Fatalf("dial (kickolduser takes the port over): %v", err)
 		}
@@ -191,7 +191,7 @@ func TestSer2net(t *testing.T) {
 		}
 	})
 	t.Run("esp32_reset_sequences_with_ign_set_control", func(t *testing.T) {
-		q, err := Dial(ctx, srv.URL("ign_set_control"), Options{Baud: 115200, ReleaseLines: true})
+		q, err := Dial(ctx, srv.URL("ign_set_control"), Options{Baud: 115200, ReleaseLines: true, WriteTimeout: testWriteTimeout})
 		if err != nil {
 			t.Fatalf("dial: %v", err)
 		}
@@ -220,7 +220,7 @@ func TestSer2netKilledMidStream(t *testing.T) {
 	srv := ser2nettest.Start(t, pp.slave.Name())
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	open := Opener(srv.URL(""), Options{Baud: 115200, AckTimeout: 2 * time.Second})
+	open := Opener(srv.URL(""), Options{Baud: 115200, AckTimeout: 2 * time.Second, WriteTimeout: testWriteTimeout})
 	rwc, err := open(ctx)
 	if err != nil {
 		t.Fatalf("open: %v\n%s", err, srv.Log())
@@ -346,6 +346,10 @@ func TestSer2netKilledMidStream(t *testing.T) {
 		t.Fatalf("device did not receive the marker after reconnect; got %q", dev)
 	}
 }
+
+// testWriteTimeout bounds the client's writes to ser2net: a ser2net that
+// stops reading fails the test instead of hanging it.
+const testWriteTimeout = 10 * time.Second
 
 func firstDiff(a, b []byte) int {
 	for i := range min(len(a), len(b)) {
