@@ -517,6 +517,7 @@ func TestShutdownClosesEverythingAndLeavesNoGoroutines(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { s.Close() }) // a failure before Shutdown still stops it; a no-op after
 			var clients []*websocket.Conn
 			for range 5 {
 				c, err := dialWS(ctx, t, s, s.WSURL(), nil)
