@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,5 +51,15 @@ func TestRunDirectoryStaysInResults(t *testing.T) {
 				t.Fatalf("created %v", made)
 			}
 		})
+	}
+}
+
+// Errors are printed line by line through the sanitiser: a cell id read
+// from a crafted run directory cannot drive the terminal.
+func TestSafeError(t *testing.T) {
+	err := errors.New("merge: cell \x1b]0;pwned\a\x1b[2J of x is not in the matrix\nm.yaml:2: \u202eoops")
+	want := "merge: cell \\x1b]0;pwned\\x07\\x1b[2J of x is not in the matrix\nm.yaml:2: \\u202eoops"
+	if got := safeError(err); got != want {
+		t.Fatalf("%q, want %q", got, want)
 	}
 }

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/wsbench/wsbench/internal/termsafe"
 )
 
 // version is the tool version, set at build time with -ldflags "-X main.version=...".
@@ -22,7 +24,7 @@ func main() {
 	defer stop()
 	root := newRootCmd()
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "wsbench:", err)
+		fmt.Fprintln(os.Stderr, "wsbench:", safeError(err))
 		os.Exit(exitCode(err))
 	}
 }
@@ -70,4 +72,15 @@ Exit status (every command):
 		root.AddCommand(add())
 	}
 	return root
+}
+
+// safeError is err's text for the terminal: an error can quote a file or a
+// board (a cell id from a run directory, a line of a matrix), so each of
+// its lines passes the sanitiser.
+func safeError(err error) string {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = termsafe.String(l)
+	}
+	return strings.Join(lines, "\n")
 }
