@@ -2,12 +2,14 @@
 # stress-tests.sh: run the whole test suite N times in a row while busy loops
 # load the CPU, to find tests that hang or flake on a loaded machine (issue 10).
 #
-#   scripts/stress-tests.sh [N] [--race] [--load K] [--timeout D] [-- PACKAGES]
+#   scripts/stress-tests.sh [N] [--race] [--load K] [--procs P] [--timeout D] [-- PACKAGES]
 #
 #   N            runs of `go test -count=1 ./...` (default 5)
 #   --race       run `go test -race -count=1 ./...` instead
 #   --load K     busy loops to run beside the tests (default 2: both cores of
 #                a 2-core machine; 0 runs unloaded)
+#   --procs P    GOMAXPROCS for the tests (default: unset, all CPUs); 1 is the
+#                harshest scheduling (it made issue 10's hang happen at once)
 #   --timeout D  go test -timeout per package binary (default 10m, go test's own)
 #   PACKAGES     what to test (default ./...)
 #
@@ -27,7 +29,8 @@ while (($#)); do
     --race) race=(-race) ;;
     --load) load="${2:?--load needs a number}"; shift ;;
     --timeout) timeout="${2:?--timeout needs a duration}"; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --procs) export GOMAXPROCS="${2:?--procs needs a number}"; shift ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *[!0-9]*|'') echo "stress-tests.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     *) runs="$1" ;;
   esac
@@ -70,7 +73,7 @@ for ((i = 0; i < load; i++)); do
   timeout "$bound" sh -c 'while :; do :; done' &
   loaders+=("$!")
 done
-echo "== $runs run(s) of go test${race[*]:+ ${race[*]}} -count=1 -timeout $timeout ${pkgs[*]} beside $load busy loop(s) on $(nproc) CPU(s)"
+echo "== $runs run(s) of go test${race[*]:+ ${race[*]}} -count=1 -timeout $timeout ${pkgs[*]} beside $load busy loop(s) on $(nproc) CPU(s)${GOMAXPROCS:+, GOMAXPROCS=$GOMAXPROCS}"
 echo "   logs: $logs"
 
 # pkgtimes FILE: "elapsed result package" for every package in a go test -json log.
