@@ -171,6 +171,22 @@ func (a *cellAcc) record(r *record.Record) {
 // figures. A missing records file gives a result with a warning and no
 // metrics; a stream cut short gives figures up to the cut and a warning.
 func AnalyzeCell(ctx context.Context, cellDir string, cell rundir.Cell) (CellResult, error) {
+	res := newCellResult(cell)
+	path := filepath.Join(cellDir, rundir.RecordsFile)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		res.Warnings = append(res.Warnings, "no "+rundir.RecordsFile+": no figures")
+		return res, nil
+	}
+	if err != nil {
+		return res, fmt.Errorf("analyze cell %s: %w", cell.ID, err)
+	}
+	defer f.Close()
+	return analyzeRecords(ctx, f, cellDir, res)
+}
+
+// newCellResult is the result of cell before its records are read.
+func newCellResult(cell rundir.Cell) CellResult {
 	res := CellResult{
 		ID: cell.ID, Rep: cell.Rep, Status: cell.Status, Reason: cell.Reason,
 		Key: Key{Board: cell.Board, Variant: cell.Variant, Behaviour: cell.Behaviour, Branch: cell.Branch,
@@ -183,23 +199,20 @@ func AnalyzeCell(ctx context.Context, cellDir string, cell rundir.Cell) (CellRes
 		}
 		res.Warnings = append(res.Warnings, msg)
 	}
+	return res
+}
+
+// analyzeRecords streams one cell's records from r (the records file of
+// cellDir) and adds their figures to res.
+func analyzeRecords(ctx context.Context, r io.Reader, cellDir string, res CellResult) (CellResult, error) {
 	path := filepath.Join(cellDir, rundir.RecordsFile)
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		res.Warnings = append(res.Warnings, "no "+rundir.RecordsFile+": no figures")
-		return res, nil
-	}
-	if err != nil {
-		return res, fmt.Errorf("analyze cell %s: %w", cell.ID, err)
-	}
-	defer f.Close()
 	a := newCellAcc()
-	rd := record.NewReader(f, path)
+	rd := record.NewReader(r, path)
 	var s wire.Sample
 	for i := 0; ; i++ {
 		if i&0xffff == 0 {
 			if err := ctx.Err(); err != nil {
-				return res, fmt.Errorf("analyze cell %s: %w", cell.ID, err)
+				return res, fmt.Errorf("analyze cell %s: %w", res.ID, err)
 			}
 		}
 		env, off, err := rd.NextEnvelope()

@@ -1,10 +1,12 @@
 package analysis_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
-	"path/filepath"
+	"runtime"
+	"slices"
 	"sync"
 	"testing"
 
@@ -37,6 +39,11 @@ func coverageModel(seed uint64, reps int) synth.Model {
 // synthetic runs, each 95% interval (per-session cost, one-time cost, their
 // differences against the baseline variant, free at N=0) covers the true
 // value in at least 90% of runs.
+//
+// Each run's cells are encoded and analysed in memory (the record stream
+// and per-cell analysis of AnalyzeCell, then FitCosts as AnalyzeRun does):
+// writing 7200 cell directories took most of the test's time. One run also
+// goes through WriteRun and AnalyzeRun, which must give the same fits.
 func TestCostCoverage(t *testing.T) {
 	runs := 200
 	if testing.Short() {
@@ -47,15 +54,37 @@ func TestCostCoverage(t *testing.T) {
 	// Three repetitions per N keep 200 runs (7200 cells) quick; the fit
 	// does not need six (TestStackMoveFreesItsStack uses the default six).
 	const reps = 3
-	root := t.TempDir()
+	t.Run("same as AnalyzeRun", func(t *testing.T) {
+		m := coverageModel(1, reps)
+		s, _ := analyze(t, m.Cells())
+		costs, err := coverageCosts(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(costs) != len(s.Costs) {
+			t.Fatalf("%d cost fits in memory, %d from the run directory", len(costs), len(s.Costs))
+		}
+		for _, want := range s.Costs {
+			i := slices.IndexFunc(costs, func(c analysis.CostResult) bool { return c.Variant == want.Variant })
+			if i < 0 {
+				t.Fatalf("no in-memory fit of %v", want.Variant)
+			}
+			for _, wm := range want.Metrics {
+				got, ok := costs[i].Metric(wm.Name)
+				if !ok || !agree(float64(got.Value), float64(wm.Value)) || !agree(float64(got.Lo), float64(wm.Lo)) || !agree(float64(got.Hi), float64(wm.Hi)) {
+					t.Errorf("%v %s: in memory %+v, from the run directory %+v", want.Variant, wm.Name, got, wm)
+				}
+			}
+		}
+	})
 	results := make([]map[string]bool, runs)
 	errs := make([]error, runs)
 	var wg sync.WaitGroup
 	work := make(chan int)
-	for range 3 {
+	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for seed := range work {
-				results[seed], errs[seed] = coverageRun(ctx, filepath.Join(root, fmt.Sprint(seed)), coverageModel(uint64(seed+1), reps))
+				results[seed], errs[seed] = coverageRun(ctx, coverageModel(uint64(seed+1), reps))
 			}
 		})
 	}
@@ -89,31 +118,58 @@ func TestCostCoverage(t *testing.T) {
 	}
 }
 
-// coverageRun writes and analyses one synthetic run and says which
-// intervals cover the truth.
-func coverageRun(ctx context.Context, dir string, m synth.Model) (map[string]bool, error) {
-	if err := synth.WriteRun(dir, m.Cells()); err != nil {
-		return nil, err
+// agree says whether a and b agree to 1e-9 relative (NaN agrees with NaN).
+func agree(a, b float64) bool {
+	if math.IsNaN(a) || math.IsNaN(b) {
+		return math.IsNaN(a) && math.IsNaN(b)
 	}
-	s, err := analysis.AnalyzeRun(ctx, dir)
+	return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+}
+
+// coverageCosts encodes the cells of m in memory, analyses each as
+// AnalyzeCell does and fits their costs as AnalyzeRun does.
+func coverageCosts(ctx context.Context, m synth.Model) ([]analysis.CostResult, error) {
+	var (
+		buf   bytes.Buffer
+		cells []analysis.CellResult
+	)
+	for _, c := range m.Cells() {
+		buf.Reset()
+		cell, err := synth.EncodeCell(&buf, c)
+		if err != nil {
+			return nil, err
+		}
+		r, err := analysis.AnalyzeRecords(ctx, &buf, cell.ID, cell)
+		if err != nil {
+			return nil, err
+		}
+		cells = append(cells, r)
+	}
+	return analysis.FitCosts(cells), nil
+}
+
+// coverageRun analyses one synthetic run and says which intervals cover
+// the truth.
+func coverageRun(ctx context.Context, m synth.Model) (map[string]bool, error) {
+	costs, err := coverageCosts(ctx, m)
 	if err != nil {
 		return nil, err
 	}
-	if len(s.Costs) != 2 {
-		return nil, fmt.Errorf("%d cost fits, want 2", len(s.Costs))
+	if len(costs) != 2 {
+		return nil, fmt.Errorf("%d cost fits, want 2", len(costs))
 	}
 	covered := map[string]bool{}
 	in := func(m analysis.Metric, ok bool, want float64) bool {
 		return ok && float64(m.Lo) <= want && want <= float64(m.Hi)
 	}
-	for _, c := range s.Costs {
+	for _, c := range costs {
 		tr := m.Truth[c.Variant.Variant]
 		ps, ok := c.Metric(analysis.MetricPerSessionCost)
 		covered[c.Variant.Variant+" "+analysis.MetricPerSessionCost] = in(ps, ok, float64(tr.PerSession))
 		fc, ok := c.Metric(analysis.MetricFixedCost)
 		covered[c.Variant.Variant+" "+analysis.MetricFixedCost] = in(fc, ok, float64(tr.Fixed))
 	}
-	base, other := &s.Costs[0], &s.Costs[1]
+	base, other := &costs[0], &costs[1]
 	if base.Variant.Variant != "int" {
 		base, other = other, base
 	}

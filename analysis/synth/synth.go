@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -207,9 +208,7 @@ func WriteCell(runDir string, c Cell) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	c.Cell.N = max(c.Cell.N, 0)
-	c.Cell.Params = wire.RunParams{Cell: c.Cell.ID, Scenario: c.Cell.Scenario, N: uint16(c.Cell.N), PeriodMS: uint32(c.PeriodMS),
-		DetailEvery: uint16(c.DetailEvery), Cycles: uint32(c.Cycles), Seed: c.Seed}
+	c.setParams()
 	if err := writeJSON(filepath.Join(dir, rundir.CellFile), c.Cell); err != nil {
 		return err
 	}
@@ -217,23 +216,40 @@ func WriteCell(runDir string, c Cell) error {
 	if err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	w := &writer{w: record.NewWriter(bw), c: &c, rng: rand.New(rand.NewPCG(c.Seed, uint64(c.Cell.Rep)+1)),
-		t0: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC).UnixNano()}
-	w.emit()
-	if w.err == nil {
-		w.err = w.w.Flush()
+	bw := bufio.NewWriterSize(f, 64<<10)
+	_, err = EncodeCell(bw, c)
+	if err == nil {
+		err = bw.Flush()
 	}
-	if w.err == nil {
-		w.err = bw.Flush()
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); w.err == nil {
-		w.err = err
-	}
-	if w.err != nil {
-		return fmt.Errorf("synth cell %s: %w", c.Cell.ID, w.err)
+	if err != nil {
+		return fmt.Errorf("synth cell %s: %w", c.Cell.ID, err)
 	}
 	return nil
+}
+
+// setParams sets the run parameters of c.Cell from c.
+func (c *Cell) setParams() {
+	c.Cell.N = max(c.Cell.N, 0)
+	c.Cell.Params = wire.RunParams{Cell: c.Cell.ID, Scenario: c.Cell.Scenario, N: uint16(c.Cell.N), PeriodMS: uint32(c.PeriodMS),
+		DetailEvery: uint16(c.DetailEvery), Cycles: uint32(c.Cycles), Seed: c.Seed}
+}
+
+// EncodeCell writes the records stream of c (what WriteCell puts in
+// records.msgp) to w and returns the cell as WriteCell puts it in
+// cell.json: defaults filled and run parameters set.
+func EncodeCell(w io.Writer, c Cell) (rundir.Cell, error) {
+	c.Defaults()
+	c.setParams()
+	cw := &writer{w: record.NewWriter(w), c: &c, rng: rand.New(rand.NewPCG(c.Seed, uint64(c.Cell.Rep)+1)),
+		t0: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC).UnixNano()}
+	cw.emit()
+	if cw.err == nil {
+		cw.err = cw.w.Flush()
+	}
+	return c.Cell, cw.err
 }
 
 func (w *writer) emit() {
