@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/wsbench/wsbench/internal/didyoumean"
 )
 
 // GateKind says how a Gate judges a figure.
@@ -76,35 +78,10 @@ func MetricNames() []string {
 	return names
 }
 
-// suggest returns the known metric closest to name, or "".
+// suggest returns the known metric closest to name (edit distance at most
+// 3), or "".
 func suggest(name string) string {
-	best, bestD := "", 4
-	for _, n := range MetricNames() {
-		if d := editDistance(strings.ToLower(name), n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return didyoumean.Closest(strings.ToLower(name), MetricNames(), 3)
 }
 
 // ParseGate parses one --fail-on rule; see GateSyntax.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wsbench/wsbench/idf"
+	"github.com/wsbench/wsbench/internal/didyoumean"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/sim"
 	"github.com/wsbench/wsbench/wire"
@@ -369,45 +370,11 @@ func yamlKey(f reflect.StructField) string {
 // suggest returns the key of keys nearest to s when it is close enough to
 // be a typo (edit distance at most 2, or 3 for long keys), else "".
 func suggest(s string, keys []string) string {
-	best, bestD := "", 1<<30
-	for _, k := range keys {
-		if d := editDistance(s, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
 	limit := 2
 	if len(s) > 10 {
 		limit = 3
 	}
-	if bestD <= limit {
-		return best
-	}
-	return ""
-}
-
-// editDistance is the Levenshtein distance of a and b (bytes); keys are
-// short, and a long a is cut at 64 bytes so the cost stays bounded.
-func editDistance(a, b string) int {
-	if len(a) > 64 {
-		a = a[:64]
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return didyoumean.Closest(s, keys, limit)
 }
 
 // checkBools walks the YAML tree beside Go type t and rejects a bool field
