@@ -86,6 +86,20 @@ type FailedGroup struct {
 	New bool `json:"new"`
 }
 
+// BaseCount says how many of the group's cells failed in the base: "2 of
+// 6", or "not run".
+func (f FailedGroup) BaseCount() string { return failedCount(f.BaseFailed, f.BaseTotal) }
+
+// PRCount says how many of the group's cells failed in the PR.
+func (f FailedGroup) PRCount() string { return failedCount(f.PRFailed, f.PRTotal) }
+
+func failedCount(n, total int) string {
+	if total == 0 {
+		return "not run"
+	}
+	return fmt.Sprintf("%d of %d", n, total)
+}
+
 // VariantVerdict sums up a variant's core metrics.
 type VariantVerdict struct {
 	Variant VariantKey `json:"variant"`

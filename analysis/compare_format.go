@@ -55,27 +55,6 @@ func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-func groupLabel(k Key) string {
-	s := k.Variant
-	if k.Behaviour != "" {
-		s += " (" + k.Behaviour + ")"
-	}
-	return s
-}
-
-func scenarioLabel(k Key) string {
-	s := k.Scenario
-	if k.Label != "" && k.Label != k.Scenario {
-		s = k.Label
-	}
-	if k.N >= 0 {
-		s += fmt.Sprintf(" N=%d", k.N)
-	} else {
-		s += " (fit across N)"
-	}
-	return s
-}
-
 // interesting reports whether a row belongs in the short Markdown report:
 // core metrics, leaving out counts that are zero on both sides.
 func interesting(r Row) bool {
@@ -224,13 +203,6 @@ func (c *Comparison) Headline() string {
 	return "PASS: " + strings.Join(parts, "; ")
 }
 
-func failedCount(n, total int) string {
-	if total == 0 {
-		return "not run"
-	}
-	return fmt.Sprintf("%d of %d", n, total)
-}
-
 // WriteMarkdown writes the comparison as Markdown fit for a pull-request
 // comment and a CI log: PASS or FAIL first, then every failed gate check,
 // the cells that failed with their reasons, a verdict per variant, and one
@@ -288,14 +260,14 @@ func WriteMarkdown(w io.Writer, c *Comparison) error {
 			if len(reasons) == 0 {
 				reasons = []string{"no reason recorded"}
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(f.Key.Board), mdEscape(groupLabel(f.Key)), mdEscape(scenarioLabel(f.Key)),
-				failedCount(f.BaseFailed, f.BaseTotal), failedCount(f.PRFailed, f.PRTotal), mark, strings.Join(reasons, "<br>"))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(f.Key.Board), mdEscape(f.Key.VariantLabel()), mdEscape(f.Key.ScenarioLabel()),
+				f.BaseCount(), f.PRCount(), mark, strings.Join(reasons, "<br>"))
 		}
 		b.WriteString("\n")
 	}
 	b.WriteString("#### Verdict per variant\n\n| board | variant | verdict | better | worse |\n|---|---|---|---:|---:|\n")
 	for _, v := range c.Verdicts {
-		fmt.Fprintf(&b, "| %s | %s | **%s** | %d | %d |\n", mdEscape(v.Variant.Board), mdEscape(groupLabel(Key{Variant: v.Variant.Variant, Behaviour: v.Variant.Behaviour})),
+		fmt.Fprintf(&b, "| %s | %s | **%s** | %d | %d |\n", mdEscape(v.Variant.Board), mdEscape(Key{Variant: v.Variant.Variant, Behaviour: v.Variant.Behaviour}.VariantLabel()),
 			v.Verdict, len(v.Better), len(v.Worse))
 	}
 	for i := 0; i < len(c.Rows); {
@@ -335,7 +307,7 @@ func WriteMarkdown(w io.Writer, c *Comparison) error {
 			if d := float64(r.DeltaPct); !math.IsNaN(d) {
 				pct = signed(d, 2) + "%"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %d+%d | %s |\n", mdEscape(r.Key.Board), mdEscape(groupLabel(r.Key)), mdEscape(scenarioLabel(r.Key)),
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %d+%d | %s |\n", mdEscape(r.Key.Board), mdEscape(r.Key.VariantLabel()), mdEscape(r.Key.ScenarioLabel()),
 				sc.Format(r.Old), sc.Format(r.New), sc.FormatChange(r.Change), pct, FormatP(r.P), r.OldN, r.NewN, verdict)
 		}
 		i = j
@@ -439,8 +411,8 @@ func WriteJUnit(w io.Writer, c *Comparison) error {
 				jc.SystemOut += "\nreasons:\n  " + strings.Join(f.Reasons, "\n  ")
 			}
 			if !f.New {
-				jc.SystemOut = fmt.Sprintf("cells fail in both runs (%s in the base, %s in the PR): %s", failedCount(f.BaseFailed, f.BaseTotal),
-					failedCount(f.PRFailed, f.PRTotal), strings.Join(f.Reasons, "; "))
+				jc.SystemOut = fmt.Sprintf("cells fail in both runs (%s in the base, %s in the PR): %s", f.BaseCount(),
+					f.PRCount(), strings.Join(f.Reasons, "; "))
 			} else if c.AllowFailedCells {
 				jc.SystemOut = "allowed by --allow-failed-cells: " + msg
 			} else {

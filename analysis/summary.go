@@ -207,6 +207,27 @@ func (k Key) String() string {
 	return s + fmt.Sprintf(" n=%d", k.N)
 }
 
+// VariantLabel is k's variant as tables show it: "variant (behaviour)".
+func (k Key) VariantLabel() string {
+	if k.Behaviour != "" {
+		return k.Variant + " (" + k.Behaviour + ")"
+	}
+	return k.Variant
+}
+
+// ScenarioLabel is k's scenario (its label when it has one) and N as
+// tables show them: "sweep N=4", or "sweep (fit across N)".
+func (k Key) ScenarioLabel() string {
+	s := k.Scenario
+	if k.Label != "" && k.Label != k.Scenario {
+		s = k.Label
+	}
+	if k.N >= 0 {
+		return s + fmt.Sprintf(" N=%d", k.N)
+	}
+	return s + " (fit across N)"
+}
+
 // FitAcrossN is Key.N of a comparison row about a fit across every N.
 const FitAcrossN = -1
 

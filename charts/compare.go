@@ -394,24 +394,6 @@ type cmpPage struct {
 	Alpha       string
 }
 
-func scenarioOf(k analysis.Key) string {
-	scen := k.Scenario
-	if k.Label != "" && k.Label != k.Scenario {
-		scen = k.Label
-	}
-	if k.N >= 0 {
-		return scen + fmt.Sprintf(" N=%d", k.N)
-	}
-	return scen + " (fit across N)"
-}
-
-func variantOf(k analysis.Key) string {
-	if k.Behaviour != "" {
-		return k.Variant + " (" + k.Behaviour + ")"
-	}
-	return k.Variant
-}
-
 func renderComparison(w io.Writer, c *analysis.Comparison, cs []Chart, js []byte) error {
 	p := cmpPage{Title: fmt.Sprintf("wsbench compare: %s → %s", c.Base, c.PR), Headline: c.Headline(), Failed: c.Failed(), Gates: c.Gates,
 		Verdicts: c.Verdicts, Warnings: c.Warnings, JS: template.JS(js), Alpha: fmt.Sprintf("%.2f", c.Alpha)}
@@ -419,12 +401,6 @@ func renderComparison(w io.Writer, c *analysis.Comparison, cs []Chart, js []byte
 		if !strings.HasPrefix(f, "FAIL cells: ") { // the failed-cells table shows those
 			p.Failures = append(p.Failures, f)
 		}
-	}
-	count := func(n, total int) string {
-		if total == 0 {
-			return "not run"
-		}
-		return fmt.Sprintf("%d of %d", n, total)
 	}
 	for _, f := range c.FailedCells {
 		mark := "in both runs"
@@ -436,8 +412,8 @@ func renderComparison(w io.Writer, c *analysis.Comparison, cs []Chart, js []byte
 		case f.PRFailed < f.BaseFailed:
 			mark = "fewer"
 		}
-		p.FailedCells = append(p.FailedCells, cmpFailed{Board: f.Key.Board, Variant: variantOf(f.Key), Scenario: scenarioOf(f.Key),
-			Base: count(f.BaseFailed, f.BaseTotal), PR: count(f.PRFailed, f.PRTotal), Mark: mark, New: f.New, Reasons: f.Reasons})
+		p.FailedCells = append(p.FailedCells, cmpFailed{Board: f.Key.Board, Variant: f.Key.VariantLabel(), Scenario: f.Key.ScenarioLabel(),
+			Base: f.BaseCount(), PR: f.PRCount(), Mark: mark, New: f.New, Reasons: f.Reasons})
 	}
 	// One unit per metric, as in the Markdown.
 	scales := map[string]analysis.Scale{}
@@ -467,7 +443,7 @@ func renderComparison(w io.Writer, c *analysis.Comparison, cs []Chart, js []byte
 		if verdict == analysis.Same {
 			verdict = "~"
 		}
-		p.Rows = append(p.Rows, cmpRow{Board: r.Key.Board, Variant: variantOf(r.Key), Scenario: scenarioOf(r.Key), Metric: r.Metric, Unit: sc.Unit,
+		p.Rows = append(p.Rows, cmpRow{Board: r.Key.Board, Variant: r.Key.VariantLabel(), Scenario: r.Key.ScenarioLabel(), Metric: r.Metric, Unit: sc.Unit,
 			Old: sc.Format(r.Old), New: sc.Format(r.New), Change: sc.FormatChange(r.Change), Pct: pct, Verdict: verdict,
 			P: analysis.FormatP(r.P), N: fmt.Sprintf("%d+%d", r.OldN, r.NewN), Class: cls, Gates: r.Gates})
 	}
