@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -344,15 +345,9 @@ func steadyVsN(s *analysis.Summary) []Chart {
 		for _, g := range groups {
 			nset[g.Key.N] = true
 		}
-		var ns []int
-		for n := range nset {
-			ns = append(ns, n)
-		}
-		sort.Ints(ns)
-		cats := make([]string, len(ns))
+		ns, cats := sortedNs(nset)
 		pos := map[int]int{}
 		for i, n := range ns {
-			cats[i] = fmt.Sprint(n)
 			pos[n] = i
 		}
 		id := fmt.Sprintf("steady-%d", bi)
@@ -400,12 +395,7 @@ func steadyVsN(s *analysis.Summary) []Chart {
 				width[i] = opts.LineData{Value: kib(h) - kib(l)}
 			}
 			legend = append(legend, name)
-			line.AddSeries(name, med, charts.WithLineChartOpts(opts.LineChart{Symbol: "circle", SymbolSize: 7}))
-			stack := "band:" + name
-			line.AddSeries(name+" interval low", lo, charts.WithLineChartOpts(opts.LineChart{Stack: stack, Symbol: "none"}),
-				charts.WithLineStyleOpts(opts.LineStyle{Opacity: opts.Float(0)}))
-			line.AddSeries(name+" interval", width, charts.WithLineChartOpts(opts.LineChart{Stack: stack, Symbol: "none"}),
-				charts.WithLineStyleOpts(opts.LineStyle{Opacity: opts.Float(0)}), charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.18)}))
+			addBand(line, name, med, lo, width, 0.18)
 			for _, cr := range s.Costs {
 				if cr.Variant != vk {
 					continue
@@ -483,15 +473,7 @@ func freedChart(s *analysis.Summary) (Chart, bool) {
 	for _, k := range order {
 		boards[k.board] = true
 	}
-	var ns []int
-	for n := range nset {
-		ns = append(ns, n)
-	}
-	sort.Ints(ns)
-	cats := make([]string, len(ns))
-	for i, n := range ns {
-		cats[i] = fmt.Sprint(n)
-	}
+	ns, cats := sortedNs(nset)
 	line := charts.NewLine()
 	line.SetXAxis(cats)
 	line.SetGlobalOptions(commonOpts("freed", "item")...)
@@ -524,12 +506,7 @@ func freedChart(s *analysis.Summary) (Chart, bool) {
 			name = k.board + " · " + name
 		}
 		legend = append(legend, name)
-		line.AddSeries(name, med, charts.WithLineChartOpts(opts.LineChart{Symbol: "circle", SymbolSize: 7}))
-		stack := "band:" + name
-		line.AddSeries(name+" interval low", lo, charts.WithLineChartOpts(opts.LineChart{Stack: stack, Symbol: "none"}),
-			charts.WithLineStyleOpts(opts.LineStyle{Opacity: opts.Float(0)}))
-		line.AddSeries(name+" interval", width, charts.WithLineChartOpts(opts.LineChart{Stack: stack, Symbol: "none"}),
-			charts.WithLineStyleOpts(opts.LineStyle{Opacity: opts.Float(0)}), charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.25)}))
+		addBand(line, name, med, lo, width, 0.25)
 	}
 	line.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "category", Name: "N sessions", NameLocation: "middle", NameGap: 28, Data: cats}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "KiB freed", Min: niceFloor(bottom), Max: niceCeil(top)}),
@@ -547,6 +524,28 @@ func freedChart(s *analysis.Summary) (Chart, bool) {
 	return Chart{ID: "freed", Title: "Internal RAM freed against " + base + " at each N (KiB)",
 		Caption: "Steady free internal RAM of the variant minus that of " + base + ": the median of the pairwise differences of the repetitions (Hodges-Lehmann), as in the verdicts. " + band + " The axis includes every interval. Above zero: the option frees internal RAM. At N=0 no client runs, so nothing can differ.",
 		Option:  m}, true
+}
+
+// sortedNs returns the N of set in order and their axis labels.
+func sortedNs(set map[int]bool) ([]int, []string) {
+	ns := slices.Sorted(maps.Keys(set))
+	cats := make([]string, len(ns))
+	for i, n := range ns {
+		cats[i] = fmt.Sprint(n)
+	}
+	return ns, cats
+}
+
+// addBand adds a variant's median line and its interval to line: a
+// transparent "interval low" series and the interval's width stacked on it,
+// shaded at opacity. colorBands gives the three one colour.
+func addBand(line *charts.Line, name string, med, lo, width []opts.LineData, opacity float32) {
+	line.AddSeries(name, med, charts.WithLineChartOpts(opts.LineChart{Symbol: "circle", SymbolSize: 7}))
+	stack := "band:" + name
+	line.AddSeries(name+" interval low", lo, charts.WithLineChartOpts(opts.LineChart{Stack: stack, Symbol: "none"}),
+		charts.WithLineStyleOpts(opts.LineStyle{Opacity: opts.Float(0)}))
+	line.AddSeries(name+" interval", width, charts.WithLineChartOpts(opts.LineChart{Stack: stack, Symbol: "none"}),
+		charts.WithLineStyleOpts(opts.LineStyle{Opacity: opts.Float(0)}), charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(opacity)}))
 }
 
 // colorBands gives each band series the color of the median series it

@@ -129,15 +129,7 @@ func comparisonCharts(ctx context.Context, baseDir, prDir string, base, pr *anal
 		}
 	}
 	if len(all) > 0 {
-		var ns []int
-		for n := range nset {
-			ns = append(ns, n)
-		}
-		sort.Ints(ns)
-		cats := make([]string, len(ns))
-		for i, n := range ns {
-			cats[i] = fmt.Sprint(n)
-		}
+		ns, cats := sortedNs(nset)
 		sort.SliceStable(all, func(i, j int) bool {
 			if all[i].vk != all[j].vk {
 				return all[i].vk.String() < all[j].vk.String()

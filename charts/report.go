@@ -218,11 +218,7 @@ func sweepTable(s *analysis.Summary) tableView {
 			nset[g.Key.N] = true
 		}
 	}
-	var ns []int
-	for n := range nset {
-		ns = append(ns, n)
-	}
-	sort.Ints(ns)
+	ns, _ := sortedNs(nset)
 	t := tableView{Head: []string{"board", "variant", "behaviour"}, Text: 3}
 	for _, n := range ns {
 		t.Head = append(t.Head, fmt.Sprintf("N=%d", n))
