@@ -223,14 +223,7 @@ func Judge(s *Summary, j Judgement) ([]Verdict, []VerdictLine) {
 	by, order := gatherFigures(s)
 	var rows []Verdict
 	var lines []VerdictLine
-	// Baselines first, then the others in order.
-	sort.SliceStable(order, func(a, b int) bool {
-		ka, kb := order[a], order[b]
-		if ka.Board != kb.Board {
-			return ka.Board < kb.Board
-		}
-		return ka.Variant == j.Baseline && kb.Variant != j.Baseline
-	})
+	sortBaselineFirst(order, func(k VariantKey) VariantKey { return k }, j.Baseline)
 	for _, k := range order {
 		v := by[k]
 		bk := k
@@ -662,6 +655,26 @@ func Overviews(s *Summary) []Overview {
 		out = append(out, o)
 	}
 	return out
+}
+
+// OrderedOverviews is Overviews sorted as the verdicts are: by board, the
+// baseline variant first on each board, the others in their order.
+func OrderedOverviews(s *Summary) []Overview {
+	ovs := Overviews(s)
+	sortBaselineFirst(ovs, func(o Overview) VariantKey { return o.Key }, s.Judgement.Baseline)
+	return ovs
+}
+
+// sortBaselineFirst sorts xs by board, the baseline variant first on each
+// board, keeping the order of the others.
+func sortBaselineFirst[T any](xs []T, key func(T) VariantKey, baseline string) {
+	sort.SliceStable(xs, func(i, j int) bool {
+		a, b := key(xs[i]), key(xs[j])
+		if a.Board != b.Board {
+			return a.Board < b.Board
+		}
+		return a.Variant == baseline && b.Variant != baseline
+	})
 }
 
 // CountWarnings counts every warning of a summary: the run's, every

@@ -223,7 +223,7 @@ func sweepTable(s *analysis.Summary) tableView {
 	for _, n := range ns {
 		t.Head = append(t.Head, fmt.Sprintf("N=%d", n))
 	}
-	for _, o := range orderedOverviews(s) {
+	for _, o := range analysis.OrderedOverviews(s) {
 		if len(o.Sweep) == 0 {
 			continue
 		}
@@ -259,26 +259,13 @@ func variantNamer(s *analysis.Summary) func(analysis.VariantKey) string {
 	}
 }
 
-// orderedOverviews puts the baseline variant first on each board.
-func orderedOverviews(s *analysis.Summary) []analysis.Overview {
-	ovs := analysis.Overviews(s)
-	sort.SliceStable(ovs, func(i, j int) bool {
-		a, b := ovs[i].Key, ovs[j].Key
-		if a.Board != b.Board {
-			return a.Board < b.Board
-		}
-		return a.Variant == s.Judgement.Baseline && b.Variant != s.Judgement.Baseline
-	})
-	return ovs
-}
-
 // variantsTable is one row per variant: the fitted costs, what fits, and
 // the worst of every health figure over all its cells (the definitions of
 // the verdicts and the terminal table).
 func variantsTable(s *analysis.Summary) tableView {
 	t := tableView{Head: []string{"board", "variant", "behaviour", "one-time (client) B [95% CI]", "per TLS session B [95% CI]",
 		"free at N=0 KiB (measured)", "most sessions", "lowest free KiB", "ws stack headroom B", "leak B/cycle", "resets", "watchdogs", "failed cells"}, Text: 3}
-	for _, o := range orderedOverviews(s) {
+	for _, o := range analysis.OrderedOverviews(s) {
 		cost := func(n string) cellView {
 			if o.Cost == nil {
 				return cellView{Text: "—", Class: "na"}

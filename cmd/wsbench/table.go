@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/wsbench/wsbench/analysis"
@@ -46,26 +47,15 @@ func printRunSummary(w io.Writer, s *analysis.Summary) {
 // internal RAM at every swept N (N=0 measured), and whatever broke (each the
 // worst over every cell of the variant, as in the verdicts).
 func printSummaryTable(w io.Writer, s *analysis.Summary) {
-	ovs := analysis.Overviews(s)
 	// The baseline variant first on each board, as in the verdicts.
-	sort.SliceStable(ovs, func(i, j int) bool {
-		a, b := ovs[i].Key, ovs[j].Key
-		if a.Board != b.Board {
-			return a.Board < b.Board
-		}
-		return a.Variant == s.Judgement.Baseline && b.Variant != s.Judgement.Baseline
-	})
+	ovs := analysis.OrderedOverviews(s)
 	nset := map[int]bool{}
 	for _, o := range ovs {
 		for n := range o.Sweep {
 			nset[n] = true
 		}
 	}
-	var ns []int
-	for n := range nset {
-		ns = append(ns, n)
-	}
-	sort.Ints(ns)
+	ns := slices.Sorted(maps.Keys(nset))
 
 	kb := func(v float64) string { return fmt.Sprintf("%.1f KiB", v/1024) }
 	// Fitted costs in bytes, as in the report: their intervals are often
