@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsbench/wsbench/internal/idftest"
 	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/peer"
 )
@@ -128,25 +129,12 @@ func project(t *testing.T) string {
 // fake installs the fake idf.py first on PATH and returns its log path.
 func fake(t *testing.T, env ...string) string {
 	t.Helper()
-	bin := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, "idf.py"), []byte(fakeIDF), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	log := filepath.Join(bin, "calls.log")
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	t.Setenv("FAKE_IDF_LOG", log)
+	// The firmware's own Kconfig ($FAKE_IDF_KCONFIGS): the behaviour and
+	// Wi-Fi layers set its symbols.
+	log := idftest.Install(t, fakeIDF)
 	t.Setenv("FAKE_IDF_FAIL", "")
 	t.Setenv("FAKE_IDF_SLEEP", "")
 	t.Setenv("FAKE_IDF_SDKCONFIG", "")
-	// The firmware's own Kconfig: the behaviour and Wi-Fi layers set its symbols.
-	kc, err := filepath.Abs("../firmware/main/Kconfig.projbuild")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("FAKE_IDF_KCONFIGS", kc)
-	// Keep the user's real ~/.config/wsbench/certs out of the tests.
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	t.Setenv("HOME", t.TempDir())
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wsbench/wsbench/analysis"
+	"github.com/wsbench/wsbench/internal/idftest"
 	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/sim"
@@ -51,20 +52,7 @@ done
 // the runner builds and flashes the variant once, resets the board with the
 // reset command, ignores the Hello of the boot before the reset, and runs.
 func TestHardwareBoardIsBuiltFlashedAndReset(t *testing.T) {
-	bin := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, "idf.py"), []byte(fakeIDFPy), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	log := filepath.Join(bin, "calls.log")
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	t.Setenv("FAKE_IDF_LOG", log)
-	kc, err := filepath.Abs("../firmware/main/Kconfig.projbuild")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("FAKE_IDF_KCONFIGS", kc)
-	t.Setenv("HOME", t.TempDir())
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	log := idftest.Install(t, fakeIDFPy)
 	proj := filepath.Join(t.TempDir(), "firmware")
 	for _, f := range []string{"CMakeLists.txt", "sdkconfig.defaults", "sdkconfig.defaults.esp32s3", "variants/int.defaults"} {
 		p := filepath.Join(proj, f)

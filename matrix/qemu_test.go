@@ -13,6 +13,7 @@ import (
 
 	"github.com/wsbench/wsbench/analysis"
 	"github.com/wsbench/wsbench/idf"
+	"github.com/wsbench/wsbench/internal/idftest"
 	"github.com/wsbench/wsbench/internal/qemutest"
 	"github.com/wsbench/wsbench/internal/testctx"
 	"github.com/wsbench/wsbench/peer"
@@ -116,16 +117,7 @@ func qemuProject(t *testing.T) string {
 
 func installFakeIDF(t *testing.T) string {
 	t.Helper()
-	bin := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, "idf.py"), []byte(fakeIDFPyQEMU), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	log := filepath.Join(bin, "calls.log")
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	t.Setenv("FAKE_IDF_LOG", log)
-	t.Setenv("HOME", t.TempDir())
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	return log
+	return idftest.Install(t, fakeIDFPyQEMU)
 }
 
 const qemuMatrix = `
