@@ -311,19 +311,7 @@ func TestCompareAcrossBehavioursReportsNewlyFailingCells(t *testing.T) {
 	if strings.Contains(md.String(), "cells_failed (") {
 		t.Errorf("failed cells got a table with a test statistic:\n%s", md.String())
 	}
-	var ju bytes.Buffer
-	if err := analysis.WriteJUnit(&ju, c); err != nil {
-		t.Fatal(err)
-	}
-	var parsed struct {
-		Failures int `xml:"failures,attr"`
-	}
-	if err := xml.Unmarshal(ju.Bytes(), &parsed); err != nil {
-		t.Fatalf("junit does not parse: %v", err)
-	}
-	if parsed.Failures != len(c.Failures) {
-		t.Errorf("junit has %d failures, the comparison %d (%q):\n%s", parsed.Failures, len(c.Failures), c.Failures, ju.String())
-	}
+	checkJUnitFailures(t, c)
 	for _, v := range c.Verdicts {
 		want := analysis.Same
 		if v.Variant.Variant == "b" {
@@ -405,19 +393,7 @@ func TestExitStatusAndJUnitAgree(t *testing.T) {
 			if h := c.Headline(); len(c.FailedCells) > c.NewlyFailing() && !strings.Contains(h, "failed cells in the base as well") {
 				t.Errorf("headline %q does not mention the failures both runs share", h)
 			}
-			var ju bytes.Buffer
-			if err := analysis.WriteJUnit(&ju, c); err != nil {
-				t.Fatal(err)
-			}
-			var parsed struct {
-				Failures int `xml:"failures,attr"`
-			}
-			if err := xml.Unmarshal(ju.Bytes(), &parsed); err != nil {
-				t.Fatalf("junit does not parse: %v", err)
-			}
-			if parsed.Failures != len(c.Failures) {
-				t.Errorf("junit has %d failures, the comparison %d (%q):\n%s", parsed.Failures, len(c.Failures), c.Failures, ju.String())
-			}
+			checkJUnitFailures(t, c)
 			for _, ch := range c.Checks {
 				if !strings.HasPrefix(ch.Message, map[bool]string{true: "FAIL ", false: "PASS "}[ch.Failed]) {
 					t.Errorf("check message %q (failed %v)", ch.Message, ch.Failed)
@@ -601,5 +577,24 @@ func TestVerdictIsUntestedWithTooFewRepetitions(t *testing.T) {
 		if len(c.Verdicts) != 1 || c.Verdicts[0].Verdict != tt.want {
 			t.Errorf("%d+%d repetitions: verdicts %+v, want %s", tt.reps, tt.reps, c.Verdicts, tt.want)
 		}
+	}
+}
+
+// checkJUnitFailures: the JUnit report of c parses and counts one failure
+// per failure of the comparison.
+func checkJUnitFailures(t *testing.T, c *analysis.Comparison) {
+	t.Helper()
+	var ju bytes.Buffer
+	if err := analysis.WriteJUnit(&ju, c); err != nil {
+		t.Fatal(err)
+	}
+	var parsed struct {
+		Failures int `xml:"failures,attr"`
+	}
+	if err := xml.Unmarshal(ju.Bytes(), &parsed); err != nil {
+		t.Fatalf("junit does not parse: %v", err)
+	}
+	if parsed.Failures != len(c.Failures) {
+		t.Errorf("junit has %d failures, the comparison %d (%q):\n%s", parsed.Failures, len(c.Failures), c.Failures, ju.String())
 	}
 }
