@@ -34,9 +34,11 @@ scenarios:
 repetitions: 2
 `
 
-func startPeer(t *testing.T) (*peer.Server, Trust, PeerURLs) {
+// startPeer starts a peer server on loopback (its certificate also names
+// extraSANs) for the test's life.
+func startPeer(t *testing.T, extraSANs ...string) (*peer.Server, Trust, PeerURLs) {
 	t.Helper()
-	srv, err := peer.Start(context.Background(), peer.Config{Host: "127.0.0.1", CertDir: t.TempDir()})
+	srv, err := peer.Start(context.Background(), peer.Config{Host: "127.0.0.1", CertDir: t.TempDir(), ExtraSANs: extraSANs})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/wsbench/wsbench/internal/idftest"
 	"github.com/wsbench/wsbench/internal/qemutest"
 	"github.com/wsbench/wsbench/internal/testctx"
-	"github.com/wsbench/wsbench/peer"
 	"github.com/wsbench/wsbench/qemu"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/wire"
@@ -144,12 +143,9 @@ repetitions: 1
 // startGuestPeer starts a peer on loopback whose certificate names extraSANs.
 func startGuestPeer(t *testing.T, extraSANs ...string) (Trust, PeerURLs) {
 	t.Helper()
-	srv, err := peer.Start(context.Background(), peer.Config{Host: "127.0.0.1", CertDir: t.TempDir(), ExtraSANs: extraSANs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return Trust{Pool: srv.CAPool(), CAFile: srv.CAFile()}, PeerURLs{WSURL: srv.WSURL(), HTTPSURL: srv.HTTPSURL()}
+	srv, trust, urls := startPeer(t, extraSANs...)
+	trust.CAFile = srv.CAFile() // the firmware is built with the CA
+	return trust, urls
 }
 
 func runQEMU(t *testing.T, yaml string, trust Trust, urls PeerURLs) (*Result, string) {
