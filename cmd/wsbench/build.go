@@ -65,7 +65,7 @@ flash image qemu_flash.bin there (docs/qemu.md).`,
 	f.StringVar(&o.Target, "target", "esp32s3", "chip: "+strings.Join(idf.Targets(), " or "))
 	f.StringVar(&o.Variant, "variant", "", "firmware variant (variants/<name>.defaults)")
 	f.StringVar(&o.ComponentPath, "component-path", "", "local esp_websocket_client checkout to build against (default: esp-protocols at PR 1117's merge commit)")
-	f.StringVar(&o.Behaviour, "behaviour", "", "placement behaviour of that checkout: fallback (PR 980) or strict (PR 1117)")
+	f.StringVar(&o.Behaviour, "behaviour", "", "placement behaviour of that checkout: fallback (internal RAM when PSRAM fails) or strict (init/start fail: PR 1117, PR 980's head 64b47ec97)")
 	f.StringVar(&o.PeerCA, "peer-ca", "", "CA of the peer server to embed (default: firmware/main/certs/peer_ca.pem, else the one 'wsbench serve' generated)")
 	f.StringVar(&o.Project, "project", "firmware", "ESP-IDF project directory")
 	f.StringVar(&o.BuildRoot, "build-root", "", "directory for build/<target>/<variant> (default <project>/build)")

@@ -263,7 +263,7 @@ Exit status:
 	cmd.Flags().BoolVar(&plain, "plain", false, "plain progress lines even on a terminal")
 	cmd.Flags().BoolVar(&printOnly, "print-default", false, "print the built-in default matrix and exit")
 	cmd.Flags().BoolVar(&allowFail, "allow-failed-cells", false, "exit 0 although some cells failed (they are still reported)")
-	cmd.Flags().StringVar(&behaviour, "behaviour", "", "override the matrix's component behaviour: fallback (PR 980) or strict (PR 1117)")
+	cmd.Flags().StringVar(&behaviour, "behaviour", "", "override the matrix's component behaviour: fallback (internal RAM when PSRAM fails) or strict (init/start fail: PR 1117, PR 980's head 64b47ec97)")
 	cmd.Flags().StringVar(&branch, "branch", "", "override the matrix's component branch label (shown in reports and compare)")
 	cmd.Flags().StringVar(&wifiSSID, "wifi-ssid", os.Getenv("WSBENCH_WIFI_SSID"), "Wi-Fi network real boards join (the password comes from $WSBENCH_WIFI_PASS, never from a flag)")
 	cmd.Flags().StringVar(&hw.Project, "project", "firmware", "ESP-IDF project of the firmware (hardware boards)")

@@ -74,7 +74,7 @@ Profiles: ` + profileList() + `.`,
 	f.StringVar(&variant, "variant", "", "variant name reported in Hello (default: derived from the options)")
 	f.BoolVar(&stackExt, "stack-ext", false, "CONFIG_ESP_WS_CLIENT_TASK_STACK_IN_EXT_RAM")
 	f.BoolVar(&allocExt, "alloc-ext", false, "CONFIG_ESP_WS_CLIENT_ALLOC_IN_EXT_RAM")
-	f.StringVar(&behaviour, "behaviour", wire.BehaviourFallback, "placement behaviour: fallback (PR 980) or strict (PR 1117)")
+	f.StringVar(&behaviour, "behaviour", wire.BehaviourFallback, "placement behaviour: fallback (internal RAM when PSRAM fails) or strict (init/start fail: PR 1117, PR 980's head 64b47ec97)")
 	f.Uint64Var(&seed, "seed", 1, "seed of the modelled variation")
 	f.BoolVar(&realtime, "realtime", false, "pace virtual time at wall-clock speed")
 	f.StringVar(&caFile, "ca", "", "PEM file of the CA the board trusts for its TLS sessions (default: the CA wsbench serve generated)")
