@@ -116,7 +116,10 @@ func variantLess(a, b VariantKey) bool {
 // GroupCells groups cell results by Key and summarizes each metric across
 // repetitions with the median and its 95% confidence interval
 // (benchmath.AssumeNothing). Values from cells with a reset stay in, with a
-// warning on the group.
+// warning on the group. A failed cell's figures stand for what it managed
+// before it failed (often only the boot baseline, healthier than any cell
+// that ran): only its counts of events (resets, watchdogs, failed sessions,
+// ...) enter the group, as in the verdicts.
 func GroupCells(cells []CellResult) []GroupResult {
 	idx := map[Key]int{}
 	var groups []GroupResult
@@ -134,7 +137,11 @@ func GroupCells(cells []CellResult) []GroupResult {
 		for _, w := range c.Warnings {
 			g.Warnings = append(g.Warnings, c.ID+": "+w)
 		}
+		failed := c.Status == rundir.StatusFailed
 		for _, m := range c.Metrics {
+			if info := metricInfo[m.Name]; failed && (info.Unit != UnitCount || info.Better != LowerIsBetter) {
+				continue
+			}
 			vals[c.Key][m.Name] = append(vals[c.Key][m.Name], m.Value)
 		}
 	}
