@@ -684,7 +684,9 @@ func (f *File) check(name string, root *yaml.Node) error {
 		switch s.Scenario {
 		case wire.ScenarioSweep, wire.ScenarioChurn, wire.ScenarioHandler:
 		default:
-			if s.Name == s.Scenario {
+			if s.Scenario == "" {
+				bad(fmt.Sprintf("scenario %q: no scenario: field: add scenario: sweep, churn or handler", s.Name), "scenarios", i)
+			} else if s.Name == s.Scenario {
 				bad(fmt.Sprintf("scenarios[%d].scenario: %q: want sweep, churn or handler", i, s.Scenario), "scenarios", i, "scenario")
 			} else {
 				bad(fmt.Sprintf("scenario %q: scenario %q: want sweep, churn or handler", s.Name, s.Scenario), "scenarios", i, "scenario")

@@ -81,6 +81,7 @@ scenarios:
 		{"board without device", strings.Replace(base, "    virtual: esp32s3-n8r8\n", "", 1), ":2: board \"a\": give virtual"},
 		{"hardware board needs target", strings.Replace(base, "virtual: esp32s3-n8r8", "port: /dev/ttyUSB0", 1), ":2: board \"a\": target"},
 		{"unknown scenario", strings.Replace(base, "scenario: sweep", "scenario: soak", 1), ":7: scenarios[0].scenario: \"soak\": want sweep, churn or handler"},
+		{"scenario without kind", strings.Replace(base, "scenario: sweep", "name: sweeep", 1), ":7: scenario \"sweeep\": no scenario: field: add scenario: sweep, churn or handler"},
 		{"bad behaviour", base + "component:\n  behaviour: maybe\n", ":10: component.behaviour"},
 		{"unknown variant in scenario", base + "    variants: [nope]\n", ":9: scenario \"sweep\": unknown variant \"nope\""},
 		{"unknown virtual profile", strings.Replace(base, "esp32s3-n8r8", "esp32s3-n8r9", 1), ":3: board \"a\": unknown board profile \"esp32s3-n8r9\""},
