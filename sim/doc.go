@@ -7,7 +7,8 @@
 // the facts sheet (/work/shared/facts/esp32-memory.md) or says it is an
 // estimate: heap regions with ESP-IDF capabilities (package sim/heap, a
 // TLSF-like allocator per region), esp_websocket_client with both placement
-// behaviours (PR 980 fallback, PR 1117 strict), mbedTLS sessions, lwIP
+// behaviours (fallback, as the facts file describes PR 980; strict, PR 1117
+// and PR 980's head commit), mbedTLS sessions, lwIP
 // sockets and HTTPS keep-alive clients. Its TLS sessions are real
 // connections to the URLs the run command names. Time is virtual unless
 // Config.Realtime is set; variation is seeded. README.md documents the

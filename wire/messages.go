@@ -45,7 +45,8 @@ type Hello struct {
 // Placement behaviours of the component under test (see the facts sheet,
 // section 1, "The placement options under test").
 const (
-	// BehaviourFallback falls back to internal RAM when a PSRAM allocation fails (esp-protocols PR 980).
+	// BehaviourFallback falls back to internal RAM when a PSRAM allocation fails, as the facts
+	// file describes esp-protocols PR 980 (whose head commit 64b47ec97 is strict: firmware/README.md).
 	BehaviourFallback = "fallback"
 	// BehaviourStrict fails init/start when a PSRAM allocation fails (esp-protocols PR 1117, merged).
 	BehaviourStrict = "strict"
