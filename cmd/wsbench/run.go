@@ -227,7 +227,7 @@ Exit status:
 				fmt.Fprintln(stderr, "wsbench:", runErr)
 			}
 			if res.Interrupted {
-				fmt.Fprintf(stderr, "interrupted: continue with  wsbench run --resume %s\n", dir)
+				fmt.Fprintf(stderr, "interrupted: continue with: wsbench run --resume %s\n", dir)
 				return &exitError{code: 130, err: fmt.Errorf("interrupted")}
 			}
 			out := cmd.OutOrStdout()
