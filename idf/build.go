@@ -230,7 +230,10 @@ func (o BuildOptions) resolve() (buildParams, error) {
 		}
 	}
 	if o.Behaviour != "" {
-		b.behaviourFile = filepath.Join(buildDir, "wsbench-behaviour.defaults")
+		// Beside the build directory, never inside it: idf.py set-target runs
+		// fullclean, which refuses a non-empty directory without CMakeCache.txt
+		// and empties one that has it (deleting a layer kept inside).
+		b.behaviourFile = filepath.Clean(buildDir) + ".wsbench-behaviour.defaults"
 	}
 	if p := filepath.Join(project, WiFiDefaults); fileExists(p) {
 		b.wifiFile = p

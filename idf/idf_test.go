@@ -60,6 +60,15 @@ for a in $actions; do
   fi
   case "$a" in
     set-target|reconfigure)
+      if [ "$a" = set-target ] && [ -d "$builddir" ]; then
+        # set-target runs fullclean first, which refuses a non-empty directory
+        # that is no CMake build directory and empties one that is.
+        if [ ! -f "$builddir/CMakeCache.txt" ] && [ -n "$(ls -A "$builddir")" ]; then
+          echo "Directory '$builddir' doesn't seem to be a CMake build directory. Refusing to automatically delete files in this directory." >&2
+          exit 2
+        fi
+        find "$builddir" -mindepth 1 -delete
+      fi
       mkdir -p "$builddir"
       [ -n "$target" ] || target=$(sed -n 's/^CONFIG_IDF_TARGET="\(.*\)"$/\1/p' "$builddir/CMakeCache.txt")
       if [ -n "$FAKE_IDF_SDKCONFIG" ]; then
@@ -234,7 +243,7 @@ func TestBuild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		layer := filepath.Join(art.BuildDir, "wsbench-behaviour.defaults")
+		layer := art.BuildDir + ".wsbench-behaviour.defaults" // beside the build directory: set-target empties it
 		b, err := os.ReadFile(layer)
 		if err != nil || !strings.Contains(string(b), "CONFIG_WSBENCH_BEHAVIOUR_STRICT=y") {
 			t.Fatalf("behaviour layer %s: %q, %v", layer, b, err)

@@ -478,10 +478,8 @@ const char *wsb_scenario_start(const wsb_run_params_t *p)
     }
     /* The same checks as the virtual board (sim/run.go checkRun). */
     if (wsb_str_eq(p->scenario, WSB_SCENARIO_SWEEP)) {
-        if (p->n == 0) {
-            return "run: sweep needs n >= 1";
-        }
-        if (p->ws_url.len == 0 && p->https_url.len == 0) {
+        /* n = 0 is the reference point of a sweep: no session, no client, no URL needed. */
+        if (p->n > 0 && p->ws_url.len == 0 && p->https_url.len == 0) {
             return "run: sweep needs ws_url or https_url";
         }
     } else if (p->ws_url.len == 0) {
