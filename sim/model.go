@@ -7,7 +7,7 @@ package sim
 // esp_websocket_client (facts §1).
 const (
 	wsClientStruct  = 160  // §1 sizeof(struct esp_websocket_client) ~160, estimate
-	wsConfigStorage = 120  // §1 sizeof(websocket_config_storage_t) ~120, estimate
+	wsConfigStorage = 124  // sizeof(websocket_config_storage_t) at PR 1117's merge, ours: the rig's xtensa GCC 12.2 (§1 estimates ~120); QEMU PSRAM fall 292 = 160+124+2 headers (docs/qemu.md)
 	wsTransportBuf  = 1024 // §1 "ws transport buffer" CONFIG_WS_BUFFER_SIZE 1024
 	// §1 "other per-client heap" lists these objects (quoted); their sizes
 	// are estimates from FreeRTOS/esp_event structure sizes on a 32-bit target.

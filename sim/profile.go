@@ -34,16 +34,25 @@ type Profile struct {
 // Capability sets of the memory types (ESP-IDF soc_memory_layout.c of each
 // chip; not a facts-sheet row, transcribed from the IDF source).
 var (
-	capsDRAM   = [heap.Priorities]heap.Caps{heap.Cap8Bit | heap.CapDefault, heap.CapInternal | heap.CapDMA | heap.Cap32Bit, 0}
-	capsDIRAM  = [heap.Priorities]heap.Caps{0, heap.CapDMA | heap.Cap8Bit | heap.CapInternal | heap.CapDefault, heap.Cap32Bit | heap.CapExec}
-	capsIRAM   = [heap.Priorities]heap.Caps{heap.CapExec | heap.Cap32Bit | heap.CapInternal, 0, 0}
-	capsRTCRAM = [heap.Priorities]heap.Caps{heap.CapRTCRAM, 0, heap.Cap8Bit | heap.CapInternal | heap.Cap32Bit}
-	capsSPIRAM = [heap.Priorities]heap.Caps{heap.CapSPIRAM | heap.CapDefault, 0, heap.Cap8Bit | heap.Cap32Bit}
+	capsDRAM  = [heap.Priorities]heap.Caps{heap.Cap8Bit | heap.CapDefault, heap.CapInternal | heap.CapDMA | heap.Cap32Bit, 0}
+	capsDIRAM = [heap.Priorities]heap.Caps{0, heap.CapDMA | heap.Cap8Bit | heap.CapInternal | heap.CapDefault, heap.Cap32Bit | heap.CapExec}
+	capsIRAM  = [heap.Priorities]heap.Caps{heap.CapExec | heap.Cap32Bit | heap.CapInternal, 0, 0}
+	// The ESP32-S3's own table (ESP-IDF v5.5.1 components/heap/port/esp32s3/memory_layout.c,
+	// CONFIG_ESP_SYSTEM_MEMPROT_FEATURE=y, its default; SIMD not modelled): D/IRAM
+	// ("RAM") serves DEFAULT, 8-bit and INTERNAL requests at level 0, the DRAM
+	// data-cache region only at level 1, RTC RAM only at level 2.
+	capsS3DIRAM  = [heap.Priorities]heap.Caps{s3CommonCaps | heap.CapInternal | heap.CapDMA | heap.CapRetention, 0, 0}
+	capsS3DRAM   = [heap.Priorities]heap.Caps{0, s3CommonCaps | heap.CapInternal | heap.CapDMA, 0}
+	capsS3RTCRAM = [heap.Priorities]heap.Caps{heap.CapRTCRAM, 0, s3CommonCaps | heap.CapInternal}
+	capsSPIRAM   = [heap.Priorities]heap.Caps{heap.CapSPIRAM | heap.CapDefault, 0, heap.Cap8Bit | heap.Cap32Bit}
 	// capsDMAReserve: the pool esp_psram_extram_reserve_dma_pool registers
 	// for SPIRAM_MALLOC_RESERVE_INTERNAL: DMA|INTERNAL, then 8BIT|32BIT, never
 	// DEFAULT, so plain malloc does not use it.
 	capsDMAReserve = [heap.Priorities]heap.Caps{0, heap.CapDMA | heap.CapInternal, heap.Cap8Bit | heap.Cap32Bit}
 )
+
+// s3CommonCaps is ESP32S3_MEM_COMMON_CAPS.
+const s3CommonCaps = heap.CapDefault | heap.Cap32Bit | heap.Cap8Bit
 
 const kib = 1024
 
@@ -52,10 +61,10 @@ const kib = 1024
 // values for the chip's address map (estimate; they only appear in logs).
 func esp32S3Regions() []heap.RegionSpec {
 	return []heap.RegionSpec{
-		{Name: "DRAM", Base: 0x3FCF0000, Size: 32 * kib, Caps: capsDRAM},
-		{Name: "D/IRAM", Base: 0x3FC9A000, Size: 263 * kib, Caps: capsDIRAM},
-		{Name: "STACK/DIRAM", Base: 0x3FCE9000, Size: 21 * kib, Caps: capsDIRAM},
-		{Name: "RTCRAM", Base: 0x600FE000, Size: 7 * kib, Caps: capsRTCRAM},
+		{Name: "DRAM", Base: 0x3FCF0000, Size: 32 * kib, Caps: capsS3DRAM},
+		{Name: "D/IRAM", Base: 0x3FC9A000, Size: 263 * kib, Caps: capsS3DIRAM},
+		{Name: "STACK/DIRAM", Base: 0x3FCE9000, Size: 21 * kib, Caps: capsS3DIRAM},
+		{Name: "RTCRAM", Base: 0x600FE000, Size: 7 * kib, Caps: capsS3RTCRAM},
 	}
 }
 

@@ -34,6 +34,7 @@ const (
 	howTLS                      // the mbedTLS allocator, per MBEDTLS_MEM_ALLOC_MODE
 	howSPIRAM                   // heap_caps_malloc(MALLOC_CAP_SPIRAM) (PR 980)
 	howSPIRAM8                  // heap_caps_calloc(MALLOC_CAP_SPIRAM|MALLOC_CAP_8BIT) (PR 1117)
+	howDefault                  // heap_caps_calloc(MALLOC_CAP_DEFAULT): PSRAM first when PSRAM is a heap (PR 1117, option off)
 )
 
 type block struct {
@@ -63,6 +64,9 @@ func (m *machine) alloc(s *memSet, session int, label string, n uint32, how allo
 		p, ok = h.CapsMalloc(n, caps, label)
 	case howSPIRAM8:
 		caps = heap.CapSPIRAM | heap.Cap8Bit
+		p, ok = h.CapsMalloc(n, caps, label)
+	case howDefault:
+		caps = heap.CapDefault
 		p, ok = h.CapsMalloc(n, caps, label)
 	case howTLS:
 		switch m.b.opts.MbedTLSAlloc {
@@ -300,7 +304,18 @@ func (m *machine) wsInit(s *session) error {
 	c := &s.client
 	place := func(label string, n uint32) error {
 		if !o.WSAllocInExtRAM {
-			if !m.alloc(c, s.idx, s.label(label), n, howMalloc) {
+			// Option off. PR 1117 calls heap_caps_calloc(MALLOC_CAP_DEFAULT)
+			// (ESP_WS_CLIENT_OBJ_MEMORY): the PSRAM heap, registered last
+			// and so tried first, carries MALLOC_CAP_DEFAULT, so the struct
+			// and config land in PSRAM whenever PSRAM is a heap, option or
+			// not (measured in QEMU at PR 1117's merge commit: docs/qemu.md).
+			// PR 980's head and release 1.8.0 call calloc, which keeps them
+			// internal (SPIRAM_MALLOC_ALWAYSINTERNAL).
+			how := howMalloc
+			if strict {
+				how = howDefault
+			}
+			if !m.alloc(c, s.idx, s.label(label), n, how) {
 				return errNoMem
 			}
 			return nil

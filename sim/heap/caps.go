@@ -1,6 +1,7 @@
 package heap
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -94,24 +95,37 @@ type Heaps struct {
 	failures   int
 }
 
-// New registers regions in order (order matters for allocation, as in ESP-IDF).
+// New registers the boot heaps from the smallest to the largest, as
+// heap_caps_init does (sorted_add_to_registered_heaps, ESP-IDF v5.5.1
+// components/heap/heap_caps_init.c); equal sizes keep the order given.
+// Order matters: within a priority level the first heap that fits serves.
 func New(specs []RegionSpec, routing Routing) (*Heaps, error) {
 	h := &Heaps{routing: routing}
+	specs = slices.Clone(specs)
+	slices.SortStableFunc(specs, func(a, b RegionSpec) int { return cmp.Compare(a.Size, b.Size) })
 	for _, s := range specs {
-		if err := h.AddRegion(s); err != nil {
-			return nil, err
+		r, err := NewRegion(s.Name, s.Base, s.Size)
+		if err != nil {
+			return nil, fmt.Errorf("new heaps: %w", err)
 		}
+		h.regions = append(h.regions, &capRegion{spec: s, Region: r})
 	}
 	return h, nil
 }
 
-// AddRegion registers one more heap (heap_caps_add_region_with_caps).
+// AddRegion registers one more heap after boot, at the head of the list, as
+// heap_caps_add_region_with_caps does (SLIST_INSERT_HEAD, ESP-IDF v5.5.1
+// components/heap/heap_caps_init.c). Within a priority level the heap added
+// last is tried first: the PSRAM heap, whose level-0 capabilities include
+// MALLOC_CAP_DEFAULT, takes heap_caps_malloc(n, MALLOC_CAP_DEFAULT) before
+// any internal heap (measured in QEMU: docs/qemu.md), while malloc() keeps
+// small requests internal through its own routing (Malloc).
 func (h *Heaps) AddRegion(s RegionSpec) error {
 	r, err := NewRegion(s.Name, s.Base, s.Size)
 	if err != nil {
 		return fmt.Errorf("add region: %w", err)
 	}
-	h.regions = append(h.regions, &capRegion{spec: s, Region: r})
+	h.regions = append([]*capRegion{{spec: s, Region: r}}, h.regions...)
 	return nil
 }
 
