@@ -274,6 +274,9 @@ type machine struct {
 	run   *runState
 	wsHWM int32 // -1 when no websocket task runs
 	open  int   // TLS sessions open
+	// hwCrypto: the AES/SHA accelerator drivers have taken their state
+	// (hwCryptoFirstUse) at the first handshake since boot.
+	hwCrypto bool
 }
 
 func newMachine(b *Board, out *output, boot uint64, reason uint8) (*machine, error) {

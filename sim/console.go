@@ -72,6 +72,9 @@ func (m *machine) bootSequence() error {
 	}
 	// System allocations up to "app start with Wi-Fi connected".
 	for _, a := range bootAllocs {
+		if p.NoWiFi && strings.HasPrefix(a.owner, "wifi/") {
+			continue
+		}
 		for i := 0; i < a.count; i++ {
 			if _, ok := h.CapsMalloc(a.size, heap.CapInternal|heap.Cap8Bit, a.owner); !ok {
 				return fmt.Errorf("sim: boot %s: %s does not fit", p.Name, a.owner)
@@ -103,7 +106,11 @@ func (m *machine) bootSequence() error {
 	}
 	h.FailSPIRAM = m.b.getFaults().PSRAMFail
 	m.now += 2_400_000 + int64(m.rng.IntN(600_000))
-	m.logf('I', "wifi", "connected (virtual board: no radio, sessions use the host network)")
+	if p.NoWiFi {
+		m.logf('I', "wsbench_eth", "Ethernet (open_eth) up (virtual board: sessions use the host network)")
+	} else {
+		m.logf('I', "wifi", "connected (virtual board: no radio, sessions use the host network)")
+	}
 	// The wsbench sampler task and its buffers (application footprint).
 	h.CapsMalloc(samplerStack, heap.CapInternal|heap.Cap8Bit, "wsbench/sampler_stack")
 	h.CapsMalloc(tcbSize, heap.CapInternal|heap.Cap8Bit, "wsbench/sampler_tcb")
@@ -147,7 +154,11 @@ func (m *machine) calibrate() error {
 			}
 		}
 		size := n - heap.HeaderSize
-		if _, ok := h.CapsMalloc(size, caps, "wifi+lwip/runtime"); !ok {
+		label := "wifi+lwip/runtime"
+		if p.NoWiFi {
+			label = "idf+lwip/runtime"
+		}
+		if _, ok := h.CapsMalloc(size, caps, label); !ok {
 			return fmt.Errorf("sim: boot %s: calibration allocation of %d failed", p.Name, size)
 		}
 	}

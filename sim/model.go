@@ -46,20 +46,41 @@ const (
 	tlsCtx = 2400
 	// Parsed CA certificate held in the ssl config: estimate.
 	tlsCAChain = 1300
-	// Peer certificate kept after the handshake: derived from §2 published
-	// figures, default 42196 B - keep-peer-cert-off 38533 B = 3663 B.
-	tlsPeerCert = 42196 - 38533
+	// Peer certificate chain of the server behind §2's published figures:
+	// default 42196 B - keep-peer-cert-off 38533 B = 3663 B. Used only to
+	// derive tlsKexTotal: what a session keeps is peerCertCost of the chain
+	// the peer actually sends.
+	tlsPeerCertPublished = 42196 - 38533
 	// Digest kept instead of the certificate when KEEP_PEER_CERTIFICATE=n
 	// (SHA-384 size): estimate.
 	tlsPeerDigest = 48
-	tlsTransform  = 1100 // ssl transform (two cipher contexts): estimate
-	tlsSession    = 180  // ssl session: estimate
-	tlsHandshake  = 3000 // handshake params: estimate
+	// Parsed peer certificate kept per certificate of the chain (DER copy,
+	// mbedtls_x509_crt, name and SAN lists, public key context), by key:
+	// ECDSA P-256 measured in QEMU (docs/qemu.md): keep-peer-cert on minus
+	// off, per session, was 1198 B [about ±40] with wsbench's peer (one
+	// ECDSA P-256 leaf, 472 B DER), plus the digest the off case keeps
+	// (tlsPeerDigest) = 1246 B. RSA-2048: estimate (DER ~350 B and key
+	// context ~300 B larger); other keys are costed as RSA-2048.
+	tlsPeerCertECDSAP256 = 1198 + tlsPeerDigest
+	tlsPeerCertRSA2048   = 1900
+	tlsTransform         = 1100 // ssl transform (two cipher contexts): estimate
+	tlsSession           = 180  // ssl session: estimate
+	tlsHandshake         = 3000 // handshake params: estimate
+	// Software AES/SHA contexts per session, on boards without the
+	// accelerators (Profile.SoftwareCrypto: QEMU images): measured in QEMU,
+	// per-session cost of the int image minus that of the same image with
+	// hardware AES/SHA, 30234 - 29451 = 783 B (docs/qemu.md).
+	tlsSoftCryptoCtx = 783
+	// Internal RAM the hardware AES/SHA drivers take at their first use and
+	// keep (boards with accelerators): measured in QEMU as the one-time cost
+	// of the hardware-AES image minus the software one, 7201 - 6808 = 393 B
+	// (docs/qemu.md); which allocation it is was not identified.
+	hwCryptoFirstUse = 393
 	// Key-exchange temporaries (ECDHE/ECDSA bignums, hashes): derived so that
 	// the default-config peak equals §2 "default 42196 B":
-	// 42196 - (tlsCtx+tlsCAChain+IN+OUT+tlsTransform+tlsSession+tlsPeerCert+tlsHandshake).
+	// 42196 - (tlsCtx+tlsCAChain+IN+OUT+tlsTransform+tlsSession+tlsPeerCertPublished+tlsHandshake).
 	tlsKexTotal = 42196 - (tlsCtx + tlsCAChain + (16384 + tlsRecordOverhead) + (4096 + tlsRecordOverhead) +
-		tlsTransform + tlsSession + tlsPeerCert + tlsHandshake)
+		tlsTransform + tlsSession + tlsPeerCertPublished + tlsHandshake)
 	tlsKexBlocks = 5    // split into this many blocks, estimate
 	tlsKexJitter = 0.04 // ± relative, per block (documented variation), estimate
 	// Dynamic-buffer mode: the IN buffer holds only the record being read.

@@ -29,6 +29,14 @@ type Profile struct {
 	FreeAtStart uint32
 	// FreeAtStartSource names the facts-sheet row of FreeAtStart.
 	FreeAtStartSource string
+	// NoWiFi: the board has no Wi-Fi stack (Espressif's QEMU, which has
+	// open_eth instead): boot allocates no Wi-Fi task or buffers, and
+	// FreeAtStart is the free heap with the Ethernet link up.
+	NoWiFi bool
+	// SoftwareCrypto: mbedTLS runs AES and SHA in software (QEMU images turn
+	// the accelerators off, docs/qemu.md): every session holds the software
+	// contexts, and no accelerator driver state is allocated.
+	SoftwareCrypto bool
 }
 
 // Capability sets of the memory types (ESP-IDF soc_memory_layout.c of each
@@ -80,6 +88,27 @@ func esp32Regions() []heap.RegionSpec {
 	}
 }
 
+// esp32S3QEMURegions: the boot heap regions of the wsbench firmware in
+// Espressif's QEMU (esp32s3, ESP-IDF v5.5.1, no Wi-Fi), from its boot log
+// ("heap_init: At 3FC9AC00 len 0004EB10 (314 KiB): RAM", ...): measured on our
+// rig (docs/qemu.md). Capabilities as esp32S3Regions.
+func esp32S3QEMURegions() []heap.RegionSpec {
+	return []heap.RegionSpec{
+		{Name: "RAM", Base: 0x3FC9AC00, Size: 0x4EB10, Caps: capsS3DIRAM},
+		{Name: "RAM", Base: 0x3FCE9710, Size: 0x5724, Caps: capsS3DIRAM},
+		{Name: "DRAM", Base: 0x3FCF0000, Size: 0x8000, Caps: capsS3DRAM},
+		{Name: "RTCRAM", Base: 0x600FE000, Size: 0x1FE8, Caps: capsS3RTCRAM},
+	}
+}
+
+// freeAtStartQEMUS3 is the free DEFAULT-capable internal heap at app start of
+// the esp32s3-qemu profile: chosen so that this model's free internal heap
+// (MALLOC_CAP_INTERNAL) before the first session equals the median the wsbench
+// firmware reports in QEMU at N=0 (319839 B, every N=0 cell of the rig's
+// calibration run; docs/qemu.md). Only that sum is measured; the split among
+// the boot consumers stays an estimate.
+const freeAtStartQEMUS3 = 325324
+
 // Free heap with Wi-Fi connected, facts §3 "free heap with Wi-Fi connected
 // (default rank)": ESP32 144.5 KB, ESP32-S3 183.9 KB. The guide's "KB" is
 // read as KiB (estimate) and rounded down to 4 bytes.
@@ -102,6 +131,12 @@ func Profiles() []Profile {
 			Chip: "esp32", ChipRev: 300, Cores: 2, FlashSize: 4 << 20, PSRAMSize: 4 << 20,
 			Regions: esp32Regions(), SPIRAMBase: 0x3F800000,
 			FreeAtStart: freeAtStartESP32, FreeAtStartSource: "facts §3 free heap with Wi-Fi connected: ESP32 144.5 KB",
+		},
+		{
+			Name: "esp32s3-qemu", Description: "ESP32-S3 in Espressif's QEMU: 8 MB (quad) PSRAM, open_eth instead of Wi-Fi",
+			Chip: "esp32s3", ChipRev: 0, Cores: 2, FlashSize: 8 << 20, PSRAMSize: 8 << 20,
+			Regions: esp32S3QEMURegions(), SPIRAMBase: 0x3C000000, NoWiFi: true, SoftwareCrypto: true,
+			FreeAtStart: freeAtStartQEMUS3, FreeAtStartSource: "QEMU measurement (docs/qemu.md): free internal heap at N=0, 319839 B",
 		},
 		{
 			Name: "esp32s3-n8", Description: "ESP32-S3 module, 8 MB flash, no PSRAM",

@@ -3,7 +3,10 @@ package sim
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -124,15 +127,18 @@ func (m *machine) freeShuffled(s *memSet, label string) {
 // session is one TLS session: the websocket client or an HTTPS keep-alive
 // client, with its TLS and lwIP memory and its real connection.
 type session struct {
-	idx      int
-	ws       bool
-	url      string
-	prefix   string // "ws", "ws[i]" or "https[i]"
-	client   memSet // client init allocations
-	task     memSet // websocket task stack + TCB
-	tls      memSet
-	lwip     memSet
-	open     bool // counted in machine.open
+	idx    int
+	ws     bool
+	url    string
+	prefix string // "ws", "ws[i]" or "https[i]"
+	client memSet // client init allocations
+	task   memSet // websocket task stack + TCB
+	tls    memSet
+	lwip   memSet
+	open   bool // counted in machine.open
+	// peerCert is what mbedTLS keeps of the chain the peer sent
+	// (peerCertCost), set when the real connection is made.
+	peerCert uint32
 	wsConn   *websocket.Conn
 	wsHTTP   *http.Client
 	rx       chan []byte   // messages read by the session's reader goroutine
@@ -533,6 +539,9 @@ func (m *machine) dial(ctx context.Context, s *session) (time.Duration, error) {
 			return time.Since(start), &connectError{classify(err), err}
 		}
 		s.wsConn, s.wsHTTP = c, hc
+		if resp != nil && resp.TLS != nil {
+			s.peerCert = peerCertCost(resp.TLS.PeerCertificates)
+		}
 		// Like the websocket task, read everything the peer sends (this
 		// also answers its pings and lets Ping see pongs).
 		s.rx, s.rxDone = make(chan []byte, 64), make(chan struct{})
@@ -584,7 +593,30 @@ func (m *machine) dial(ctx context.Context, s *session) (time.Duration, error) {
 		return time.Since(start), &connectError{classify(err), err}
 	}
 	s.tlsConn = tconn
+	s.peerCert = peerCertCost(tconn.ConnectionState().PeerCertificates)
 	return time.Since(start), nil
+}
+
+// peerCertCost is what mbedTLS keeps of a peer's certificate chain with
+// MBEDTLS_SSL_KEEP_PEER_CERTIFICATE: per certificate, by its key
+// (tlsPeerCertECDSAP256 measured in QEMU, tlsPeerCertRSA2048 an estimate
+// used for every other key). An unknown chain costs one RSA-2048
+// certificate. The cost depends on the key only, never on the DER's exact
+// length, so that runs with freshly generated certificates give the same
+// figures.
+func peerCertCost(chain []*x509.Certificate) uint32 {
+	if len(chain) == 0 {
+		return tlsPeerCertRSA2048
+	}
+	var n uint32
+	for _, c := range chain {
+		if k, ok := c.PublicKey.(*ecdsa.PublicKey); ok && k.Curve == elliptic.P256() {
+			n += tlsPeerCertECDSAP256
+		} else {
+			n += tlsPeerCertRSA2048
+		}
+	}
+	return n
 }
 
 // connect models the TCP connection, the mbedTLS session and its handshake
@@ -646,7 +678,7 @@ func (m *machine) connect(ctx context.Context, s *session) error {
 		}
 	}
 	if !m.alloc(&s.tls, i, s.tlsLabel("handshake"), tlsHandshake, howTLS) ||
-		!m.alloc(&s.tls, i, s.tlsLabel("peer_cert"), tlsPeerCert, howTLS) {
+		!m.alloc(&s.tls, i, s.tlsLabel("peer_cert"), s.peerCert, howTLS) {
 		return errNoMem
 	}
 	if err := m.stackUse(s, wsStackTLSUse/2); err != nil {
@@ -677,6 +709,18 @@ func (m *machine) connect(ctx context.Context, s *session) error {
 	if !m.alloc(&s.tls, i, s.tlsLabel("transform"), tlsTransform, howTLS) ||
 		!m.alloc(&s.tls, i, s.tlsLabel("session"), tlsSession, howTLS) {
 		return errNoMem
+	}
+	if m.b.prof.SoftwareCrypto {
+		if !m.alloc(&s.tls, i, s.tlsLabel("sw_aes_sha"), tlsSoftCryptoCtx, howTLS) {
+			return errNoMem
+		}
+	} else if !m.hwCrypto {
+		// The accelerator drivers' state, taken once and kept (hwCryptoFirstUse).
+		var kept memSet // never freed: the drivers keep it until reboot
+		if !m.alloc(&kept, i, "idf/hw_crypto", hwCryptoFirstUse, howInternal) {
+			return errNoMem
+		}
+		m.hwCrypto = true
 	}
 	if err := m.stackUse(s, wsStackTLSUse+int32(r.rng.IntN(2*wsStackJitter+1))-wsStackJitter); err != nil {
 		return err
