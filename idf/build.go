@@ -18,8 +18,43 @@ func Targets() []string { return []string{"esp32s3", "esp32"} }
 // Variants are the placement variants of firmware/variants/<name>.defaults:
 // the two esp_websocket_client options off, each on, both on, mbedTLS
 // buffers in PSRAM, and mbedTLS dynamic buffers.
+// A project built with --project may define others: ProjectVariants.
 func Variants() []string {
 	return []string{"int", "stack-ext", "alloc-ext", "both-ext", "mbedtls-ext", "dyn-buf"}
+}
+
+// ProjectVariants lists the variants project defines: the base names of
+// <project>/variants/*.defaults, sorted. Files whose name starts with "."
+// are left out (Build refuses such a variant).
+func ProjectVariants(project string) ([]string, error) {
+	dir := filepath.Join(project, "variants")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("variants of project %s: %w", project, err)
+	}
+	var names []string
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".defaults")
+		if !ok || name == "" || strings.HasPrefix(name, ".") || e.IsDir() {
+			continue
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// knownVariants says which variants project has, for an error about one
+// it lacks.
+func knownVariants(project string) string {
+	have, err := ProjectVariants(project)
+	switch {
+	case err != nil:
+		return err.Error()
+	case len(have) == 0:
+		return "the project has no variants/*.defaults"
+	}
+	return "known variants: " + strings.Join(have, ", ")
 }
 
 // BuildOptions says what to build.
@@ -111,7 +146,7 @@ func (o BuildOptions) validate(project string) error {
 		return fmt.Errorf("target %q: want one of %s", o.Target, strings.Join(Targets(), ", "))
 	}
 	if o.Variant == "" {
-		return fmt.Errorf("variant is required (one of %s)", strings.Join(Variants(), ", "))
+		return fmt.Errorf("variant is required (%s)", knownVariants(project))
 	}
 	if strings.ContainsAny(o.Variant, `/\;`) || strings.HasPrefix(o.Variant, ".") {
 		return fmt.Errorf("variant %q: not a file name", o.Variant)
@@ -126,7 +161,7 @@ func (o BuildOptions) validate(project string) error {
 	for _, f := range files {
 		if _, err := os.Stat(filepath.Join(project, f)); err != nil {
 			if strings.HasPrefix(f, "variants/") {
-				return fmt.Errorf("variant %q: %w (known variants: %s)", o.Variant, err, strings.Join(Variants(), ", "))
+				return fmt.Errorf("variant %q: %w (%s)", o.Variant, err, knownVariants(project))
 			}
 			return fmt.Errorf("project %s: %w", project, err)
 		}

@@ -539,6 +539,9 @@ func TestBuild(t *testing.T) {
 			{BuildOptions{Project: proj, Target: "esp8266", Variant: "int"}, `target "esp8266"`},
 			{BuildOptions{Project: proj, Target: "esp32s3"}, "variant is required"},
 			{BuildOptions{Project: proj, Target: "esp32s3", Variant: "nope"}, `variant "nope"`},
+			// The project's own variants, sorted, not a fixed list.
+			{BuildOptions{Project: proj, Target: "esp32s3", Variant: "nope"}, "(known variants: alloc-ext, both-ext, dyn-buf, int, mbedtls-ext, stack-ext)"},
+			{BuildOptions{Project: proj, Target: "esp32s3"}, "variant is required (known variants: alloc-ext, "},
 			{BuildOptions{Project: proj, Target: "esp32s3", Variant: "../x"}, "not a file name"},
 			{BuildOptions{Project: t.TempDir(), Target: "esp32s3", Variant: "int"}, "not an ESP-IDF project"},
 			{BuildOptions{Project: proj, Target: "esp32s3", Variant: "int", ComponentPath: t.TempDir()}, "not an ESP-IDF component"},

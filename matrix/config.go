@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wsbench/wsbench/idf"
 	"github.com/wsbench/wsbench/internal/didyoumean"
 	"github.com/wsbench/wsbench/rundir"
 	"github.com/wsbench/wsbench/sim"
@@ -769,19 +768,8 @@ func (f *File) check(name string, root *yaml.Node) error {
 			}
 		}
 	}
-	// Real boards run images built from firmware/variants/<name>.defaults:
-	// a variant without such a file would fail only after a build.
-	for _, b := range f.Boards {
-		if (b.Port == "" && b.QEMU == "") || (b.Flash != nil && !*b.Flash) {
-			continue
-		}
-		for i, v := range f.Variants {
-			if !slices.Contains(idf.Variants(), v.Name) {
-				bad(fmt.Sprintf("variant %q: board %q is built and flashed, but the firmware has no variants/%s.defaults (it has %s)",
-					v.Name, b.Name, v.Name, strings.Join(idf.Variants(), ", ")), "variants", i, "name")
-			}
-		}
-	}
+	// Whether a built board's variants exist in the firmware project is
+	// checked by CheckHardware, which knows the project.
 	switch f.Peer.Key {
 	case "":
 		f.Peer.Key = "ecdsa-p256"

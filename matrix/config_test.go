@@ -88,7 +88,7 @@ scenarios:
 		{"empty file", "", ": the file is empty"},
 		{"only a comment", "# nothing yet\n", ": the file is empty"},
 		{"wrong type", strings.Replace(base, "n: [0, 1]", "n: lots", 1), ":8:"},
-		{"hardware variant without firmware", strings.Replace(strings.Replace(base, "virtual: esp32s3-n8r8", "port: /dev/ttyACM0\n    target: esp32s3", 1), "name: int", "name: turbo", 1), ":6: variant \"turbo\": board \"a\" is built and flashed"},
+		{"hardware variant of a project's own", strings.Replace(strings.Replace(base, "virtual: esp32s3-n8r8", "port: /dev/ttyACM0\n    target: esp32s3", 1), "name: int", "name: turbo", 1), ""}, // checked against the project by CheckHardware
 		{"empty n", strings.Replace(base, "n: [0, 1]", "n: []", 1), ":8: scenario \"sweep\": n is an empty list"},
 		{"window of days", base + "    window: 100h\n", ":9: scenario \"sweep\": window 100h0m0s is longer than 24h0m0s"},
 		{"unknown baseline variant", base + "baseline_variant: intt\n", ":9: baseline_variant: \"intt\" is not a variant of this matrix (have int)"},

@@ -35,6 +35,9 @@ func TestHostileMatrixNames(t *testing.T) {
 		{"separator in the matrix name", strings.Replace(hostileBase, "name: m", "name: a/../../b", 1), `:1: name: "a/../../b": character "/" at byte 1`},
 		{"300-character matrix name", strings.Replace(hostileBase, "name: m", "name: "+long, 1), ":1: name: 300 bytes long: want at most 48"},
 		{"dot-dot board", strings.Replace(hostileBase, "  - name: a\n", "  - name: ..\n", 1), `:3: boards[0].name: ".."`},
+		// A variant names <project>/variants/<name>.defaults on built boards.
+		{"traversal in a variant", strings.Replace(hostileBase, "name: int", "name: ../x", 1), `:6: variants[0].name: "../x": starts with "."`},
+		{"separator in a variant", strings.Replace(hostileBase, "name: int", "name: a/../../x", 1), `:6: variants[0].name: "a/../../x": character "/" at byte 1`},
 		{"300-character variant", strings.Replace(hostileBase, "name: int", "name: "+long, 1), ":6: variants[0].name: 300 bytes long"},
 		{"traversal in a scenario label", hostileBase + "    name: ../x\n", `:8: scenarios[0].name: "../x"`},
 	}

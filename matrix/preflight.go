@@ -3,9 +3,13 @@ package matrix
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/wsbench/wsbench/idf"
+	"github.com/wsbench/wsbench/rundir"
 )
 
 // placeholder matches a value an example matrix leaves to be filled in,
@@ -14,9 +18,13 @@ var placeholder = regexp.MustCompile(`^@[A-Za-z0-9_]+@$`)
 
 // CheckHardware checks, before a run starts anything, what every real
 // board needs: a port that is not an example's placeholder, and idf.py to
-// build and flash its firmware (unless flash: false). A missing tool is one
-// error now rather than one failed cell per cell later.
-func CheckHardware(f *File, tool idf.Tool) error {
+// build and flash its firmware (unless flash: false). Every board that is
+// built (port or qemu, unless flash: false) needs each variant it runs to
+// be <project>/variants/<name>.defaults in the firmware project (""
+// is "firmware", as for idf.Build). A missing tool or variant is one
+// error now rather than one failed cell per cell later; every problem
+// is in the one joined error.
+func CheckHardware(f *File, tool idf.Tool, project string) error {
 	var errs []error
 	build := false
 	for _, b := range f.Boards {
@@ -35,5 +43,94 @@ func CheckHardware(f *File, tool idf.Tool) error {
 			errs = append(errs, fmt.Errorf("real boards are built and flashed with idf.py: %w", err))
 		}
 	}
+	errs = append(errs, checkVariantFiles(f, project)...)
 	return errors.Join(errs...)
+}
+
+// checkVariantFiles checks that every variant a built board runs has its
+// defaults file in project. Variant names are safe file names: the matrix
+// check passed each through rundir.CheckName.
+func checkVariantFiles(f *File, project string) []error {
+	var built []string
+	for _, b := range f.Boards {
+		if (b.Port != "" || b.QEMU != "") && (b.Flash == nil || *b.Flash) {
+			built = append(built, b.Name)
+		}
+	}
+	if len(built) == 0 {
+		return nil
+	}
+	if project == "" {
+		project = "firmware"
+	}
+	have, err := idf.ProjectVariants(project)
+	if err != nil {
+		return []error{fmt.Errorf("%s built from the firmware project's variants/<variant>.defaults: %w", boardsAre(built), err)}
+	}
+	var errs []error
+	for _, v := range f.Variants {
+		if slices.Contains(have, v.Name) {
+			continue
+		}
+		if err := rundir.CheckName("variant", v.Name, rundir.MaxNameLen); err != nil {
+			// Parse refuses such a name; a File built in code may have one.
+			errs = append(errs, err)
+			continue
+		}
+		var on []string
+		for _, b := range built {
+			if runsOn(f, v.Name, b) {
+				on = append(on, b)
+			}
+		}
+		if len(on) == 0 {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("variant %q: %s built from %q, which does not exist (the project has %s)",
+			v.Name, boardsAre(on), filepath.Join(project, "variants", v.Name+".defaults"), listNames(have)))
+	}
+	return errs
+}
+
+// runsOn says whether some scenario runs variant v on board b (a
+// scenario without variants or boards runs all of them). A File without
+// scenarios runs everything.
+func runsOn(f *File, v, b string) bool {
+	if len(f.Scenarios) == 0 {
+		return true
+	}
+	for _, s := range f.Scenarios {
+		if (len(s.Variants) == 0 || slices.Contains(s.Variants, v)) && (len(s.Boards) == 0 || slices.Contains(s.Boards, b)) {
+			return true
+		}
+	}
+	return false
+}
+
+// boardsAre is `board "a" is` or `boards "a", "b" are`.
+func boardsAre(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	if len(q) == 1 {
+		return "board " + q[0] + " is"
+	}
+	return "boards " + strings.Join(q, ", ") + " are"
+}
+
+// listNames lists a project's variants: file names on disk, so any name a
+// matrix could not use is quoted.
+func listNames(names []string) string {
+	if len(names) == 0 {
+		return "no variants/*.defaults"
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = n
+		if rundir.CheckName("", n, rundir.MaxNameLen) != nil {
+			out[i] = fmt.Sprintf("%q", n)
+		}
+	}
+	return strings.Join(out, ", ")
 }

@@ -21,7 +21,8 @@ generated from sdkconfig.defaults, sdkconfig.defaults.<target> and
 variants/<variant>.defaults. Afterwards 'idf.py size --format json2' is stored
 as size.json beside it, so reports can show static memory.
 
-Variants: ` + strings.Join(idf.Variants(), ", ") + `.
+Variants of the repository's firmware: ` + strings.Join(idf.Variants(), ", ") + `.
+Another project (--project) has the variants of its variants/*.defaults.
 
 By default esp_websocket_client comes from esp-protocols at the merge commit
 of PR 1117 (firmware/main/idf_component.yml: no registry release has the

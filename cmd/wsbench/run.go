@@ -69,17 +69,21 @@ Exit status:
 			var (
 				f   *matrix.File
 				err error
+				src string // the matrix's name in errors, as Load names it
 			)
 			switch {
 			case len(args) == 1:
-				f, err = matrix.Load(args[0])
+				src = args[0]
+				f, err = matrix.Load(src)
 			case resume != "":
 				// Resuming without a matrix file: the run's own record of it.
+				src = filepath.Join(resume, rundir.ManifestFile)
 				var man rundir.Manifest
 				if man, err = rundir.ReadManifest(resume); err == nil {
-					f, err = matrix.FromManifest(man, filepath.Join(resume, rundir.ManifestFile))
+					f, err = matrix.FromManifest(man, src)
 				}
 			default:
+				src = matrix.DefaultName
 				f, err = matrix.Default()
 			}
 			if err != nil {
@@ -91,10 +95,10 @@ Exit status:
 			// Before any directory, peer or build: a missing QEMU is an
 			// install hint now, not a failed cell later.
 			if err := matrix.CheckQEMU(f); err != nil {
-				return err
+				return inMatrix(src, err)
 			}
-			if err := matrix.CheckHardware(f, hw.Tool); err != nil {
-				return err
+			if err := matrix.CheckHardware(f, hw.Tool, hw.Project); err != nil {
+				return inMatrix(src, err)
 			}
 			var shardIdx [2]int
 			if shard != "" {
@@ -266,7 +270,7 @@ Exit status:
 	cmd.Flags().StringVar(&behaviour, "behaviour", "", "override the matrix's component behaviour: fallback (internal RAM when PSRAM fails) or strict (init/start fail: PR 1117, PR 980's head 64b47ec97)")
 	cmd.Flags().StringVar(&branch, "branch", "", "override the matrix's component branch label (shown in reports and compare)")
 	cmd.Flags().StringVar(&wifiSSID, "wifi-ssid", os.Getenv("WSBENCH_WIFI_SSID"), "Wi-Fi network real boards join (the password comes from $WSBENCH_WIFI_PASS, never from a flag)")
-	cmd.Flags().StringVar(&hw.Project, "project", "firmware", "ESP-IDF project of the firmware (hardware boards)")
+	cmd.Flags().StringVar(&hw.Project, "project", "firmware", "ESP-IDF project built for port and qemu boards (a variant is its variants/<name>.defaults)")
 	cmd.Flags().StringVar(&hw.Tool.IDFPy, "idf-py", "", "idf.py to run for hardware boards (default: from PATH, then $IDF_PATH/tools)")
 	cmd.Flags().StringVar(&hw.ComponentPath, "component-path", "", "local checkout of esp_websocket_client to build against (hardware boards), e.g. a PR branch")
 	return cmd
@@ -291,6 +295,22 @@ func overrideComponent(f *matrix.File, behaviour, branch string) error {
 		f.Component.Branch = branch
 	}
 	return nil
+}
+
+// inMatrix names the matrix file in each problem of err, as a matrix's
+// parse errors do ("m.yaml: ..."); errors.Is and errors.As still see them.
+func inMatrix(name string, err error) error {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	out := make([]error, len(errs))
+	for i, e := range errs {
+		out[i] = fmt.Errorf("%s: %w", name, e)
+	}
+	return errors.Join(out...)
 }
 
 // cellPeer returns the peer counters of one cell's sessions, or nil when

@@ -123,3 +123,63 @@ func TestRunQEMUMatrixWithoutQEMUFailsAtOnce(t *testing.T) {
 		t.Errorf("results directory created: %v", err)
 	}
 }
+
+// A matrix's variants are checked against the firmware project the run
+// builds (--project), not a fixed list: a project's own variant is
+// accepted, one the project lacks is refused at once, naming the matrix
+// file, the variant, the board and the missing file.
+func TestRunChecksVariantsAgainstTheProject(t *testing.T) {
+	dir := t.TempDir()
+	proj := filepath.Join(dir, "fw")
+	if err := os.MkdirAll(filepath.Join(proj, "variants"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(proj, "variants", "nokeep.defaults"), []byte("# CONFIG_MBEDTLS_SSL_KEEP_PEER_CERTIFICATE is not set\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", t.TempDir()) // no idf.py: the run stops at the checks either way
+	t.Setenv("IDF_PATH", "")
+	tests := []struct {
+		name, variant, project string
+		want                   []string
+		dont                   []string
+	}{
+		{name: "the project's own variant", variant: "nokeep", project: proj,
+			want: []string{"nokeep.yaml: real boards are built and flashed with idf.py"}, dont: []string{`variant "`, "does not exist"}},
+		{name: "a variant the project lacks", variant: "turbo", project: proj,
+			want: []string{"nokeep.yaml: real boards are built and flashed with idf.py",
+				`nokeep.yaml: variant "turbo": board "s3" is built from "` + filepath.Join(proj, "variants", "turbo.defaults") + `", which does not exist (the project has nokeep)`}},
+		{name: "the repository's firmware has no nokeep", variant: "nokeep", project: "../../firmware",
+			want: []string{`nokeep.yaml: variant "nokeep": board "s3" is built from "../../firmware/variants/nokeep.defaults", which does not exist (the project has alloc-ext, both-ext, dyn-buf, int, mbedtls-ext, stack-ext)`}},
+		{name: "no project", variant: "nokeep", project: filepath.Join(dir, "none"),
+			want: []string{`nokeep.yaml: board "s3" is built from the firmware project's variants/<variant>.defaults: variants of project ` + filepath.Join(dir, "none")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := filepath.Join(t.TempDir(), "nokeep.yaml")
+			yaml := "boards:\n  - name: s3\n    port: /dev/ttyACM0\n    target: esp32s3\nvariants:\n  - name: " + tt.variant +
+				"\nscenarios:\n  - scenario: sweep\n    n: [0, 1]\n"
+			if err := os.WriteFile(m, []byte(yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			results := filepath.Join(t.TempDir(), "results")
+			out, err := wsbench("run", m, "--project", tt.project, "--results", results, "--plain")
+			if err == nil || exitCode(err) != 2 {
+				t.Fatalf("error %v (exit %d), want exit 2\n%s", err, exitCode(err), out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), m[:len(m)-len("nokeep.yaml")]+w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			for _, d := range tt.dont {
+				if strings.Contains(err.Error(), d) {
+					t.Errorf("error has %q:\n%v", d, err)
+				}
+			}
+			if _, err := os.Stat(results); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("results directory created: %v", err)
+			}
+		})
+	}
+}
