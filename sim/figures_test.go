@@ -10,6 +10,8 @@ import (
 	"crypto/rand"
 	"github.com/wsbench/wsbench/sim/heap"
 	"github.com/wsbench/wsbench/wire"
+	"math"
+	mrand "math/rand/v2"
 	"strings"
 )
 
@@ -184,5 +186,32 @@ func TestCryptoTerms(t *testing.T) {
 	}
 	if soft != 3 {
 		t.Errorf("esp32s3-qemu: %d sessions hold software AES/SHA contexts, want 3", soft)
+	}
+}
+
+// TestStackPeakDraws: a handshake's stack peak is one of QEMU's observed
+// peaks, drawn with their observed frequencies.
+func TestStackPeakDraws(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	const draws = 60000
+	got := map[int32]int{}
+	for range draws {
+		got[wsStackTLSPeak(rng)]++
+	}
+	var total int32
+	for _, p := range wsStackTLSPeaks {
+		total += p.count
+	}
+	for _, p := range wsStackTLSPeaks {
+		want := float64(draws) * float64(p.count) / float64(total)
+		// Binomial standard deviation; 5 sigma never trips by chance.
+		sd := math.Sqrt(want * (1 - float64(p.count)/float64(total)))
+		if d := math.Abs(float64(got[p.use]) - want); d > 5*sd {
+			t.Errorf("peak %d B drawn %d times, want %.0f ± %.0f", p.use, got[p.use], want, 5*sd)
+		}
+		delete(got, p.use)
+	}
+	if len(got) != 0 {
+		t.Errorf("peaks QEMU never showed: %v", got)
 	}
 }

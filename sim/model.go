@@ -1,5 +1,7 @@
 package sim
 
+import "math/rand/v2"
+
 // Constants of the memory model. Every value names its facts-sheet row
 // (/work/shared/facts/esp32-memory.md, "§n row"); "estimate" marks our own
 // reading. README.md has the same table.
@@ -27,10 +29,9 @@ const (
 	// Task stack use of the websocket task (bytes, facts §1 "Stack-depth
 	// units": high-water marks are in bytes).
 	wsStackIdleUse = 1100 // task running, not connected: estimate
-	// §2 "esp_tls docs: ~3.6 KB task stack per connection" (quoted), plus
-	// the client's own frames (320, estimate) during the TLS handshake.
-	wsStackTLSUse    = 3600 + 320
-	wsStackJitter    = 150  // ± uniform, estimate (documented variation)
+	// Least websocket task stack use at a TLS handshake's peak seen in
+	// QEMU (wsStackTLSPeaks); the first half of a handshake uses half of it.
+	wsStackTLSUse    = 3524
 	wsSmallStackSize = 3072 // fault small_stack: a stack below wsStackTLSUse, our choice
 )
 
@@ -138,6 +139,33 @@ var bootAllocs = []struct {
 	{"wifi/mgmt", 1200, 6},
 	{"lwip/netif", 2048, 2},
 	{"idf/tcbs", 344, 9},
+}
+
+// wsStackTLSPeaks is the websocket task's stack use at the peak of a TLS
+// handshake (bytes) with the number of times QEMU showed it: 4096 minus the
+// high-water mark the firmware reported in each of the 60 sweep cells with
+// N >= 1 of the int and alloc-ext variants (one handshake each; internal
+// stack; software AES, SHA and MPI) in the rig's calibration run
+// (docs/qemu.md). A modelled handshake draws one of them with these weights.
+// It agrees with §2 "esp_tls docs: ~3.6 KB task stack per connection".
+var wsStackTLSPeaks = []struct{ use, count int32 }{
+	{3524, 24}, {3528, 15}, {3532, 1}, {3536, 11}, {3592, 2}, {3604, 4}, {3608, 1}, {3612, 1}, {3728, 1},
+}
+
+// wsStackTLSPeak draws a handshake's stack peak from wsStackTLSPeaks.
+func wsStackTLSPeak(rng *rand.Rand) int32 {
+	var total int32
+	for _, p := range wsStackTLSPeaks {
+		total += p.count
+	}
+	k := rng.Int32N(total)
+	for _, p := range wsStackTLSPeaks {
+		if k < p.count {
+			return p.use
+		}
+		k -= p.count
+	}
+	return wsStackTLSPeaks[len(wsStackTLSPeaks)-1].use
 }
 
 // Application footprint of the wsbench firmware's sampler (firmware design

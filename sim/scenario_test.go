@@ -193,7 +193,8 @@ func TestSmallStackOverflows(t *testing.T) {
 	h.send("fault small_stack=0")
 	end, msgs, _ := h.runAndWait(sweepParams(p, "ok", 1))
 	s, _ := lastSample(msgs, wire.PhaseSteady)
-	if end.Status != "ok" || s.WSStackHWM <= 0 || s.WSStackHWM > 4096-3600 {
+	// QEMU's handshakes peaked at 3524..3728 B (wsStackTLSPeaks).
+	if end.Status != "ok" || s.WSStackHWM < 4096-3728 || s.WSStackHWM > 4096-3524 {
 		t.Errorf("default stack: %+v, HWM %d", end, s.WSStackHWM)
 	}
 }

@@ -722,7 +722,7 @@ func (m *machine) connect(ctx context.Context, s *session) error {
 		}
 		m.hwCrypto = true
 	}
-	if err := m.stackUse(s, wsStackTLSUse+int32(r.rng.IntN(2*wsStackJitter+1))-wsStackJitter); err != nil {
+	if err := m.stackUse(s, wsStackTLSPeak(r.rng)); err != nil {
 		return err
 	}
 	if err := adv(); err != nil {
