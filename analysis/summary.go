@@ -406,6 +406,7 @@ var definitions = map[string]string{
 	MetricSessionsOpen:       "median number of TLS sessions open over the steady phase; below N when sessions failed",
 	MetricSteadyFreeAtZero:   "measured, not fitted: median steady free internal bytes of the variant's N=0 sweep cells (no session, no client), with the group's 95% interval",
 	MetricFixedCost:          "one-time internal RAM when the first session opens, besides that session's TLS cost: fixed in the same fit; session 0 is the websocket client, so this is its task stack, struct, config and event loop (plus any first-use allocation), 95% t interval",
+	VerdictSessionsFit:       "most TLS sessions open in any sweep group of a variant (sessions_open_steady, median over repetitions; every sweep counts, whatever its label); its bound is \"limit\" when a group with a larger N held fewer (sessions beyond the figure failed) and \"floor\" when every N tried held its sessions (at least that many fit: no limit reached); flagged fewer only when the variant's limit lies below the baseline's figure",
 	"group":                  "figures of a group are medians across repetitions with a distribution-free 95% interval (golang.org/x/perf/benchmath AssumeNothing)",
 }
 

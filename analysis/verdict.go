@@ -24,7 +24,7 @@ const DefaultWSStackHeadroom = 512
 
 // Verdict metric names that are not cell metrics.
 const (
-	VerdictSessionsFit = "sessions_fit" // count: most sessions open in a sweep group (median over repetitions)
+	VerdictSessionsFit = "sessions_fit" // count: most sessions open in a sweep group (median over repetitions); Bound says limit or floor
 	VerdictCellsFailed = MetricCellsFailed
 )
 
@@ -34,6 +34,16 @@ const (
 	FlagLeak           = "leak"            // leak_per_cycle significantly above zero
 	FlagNonZero        = "nonzero"         // a count of bad events is above zero
 	FlagFewer          = "fewer"           // fewer sessions fit than with the baseline
+)
+
+// Bounds of a sessions_fit figure (Verdict.Bound, Verdict.BaselineBound).
+const (
+	// BoundLimit: a swept N above the figure held fewer sessions (median
+	// over repetitions), so the figure is the most that fit.
+	BoundLimit = "limit"
+	// BoundFloor: every swept N held its sessions; the figure is the
+	// largest N tried and at least that many fit (no limit reached).
+	BoundFloor = "floor"
 )
 
 // Verdict is one figure of a variant judged against the baseline variant on
@@ -60,6 +70,11 @@ type Verdict struct {
 	Unit          string  `json:"unit"`
 	Flag          string  `json:"flag"`
 	Threshold     float64 `json:"threshold,omitempty"`
+	// Bound and BaselineBound are set on sessions_fit rows only: "limit"
+	// when a swept N above the figure held fewer sessions, "floor" when
+	// every N tried held (the figure is the largest N tried, not a limit).
+	Bound         string `json:"bound,omitempty"`
+	BaselineBound string `json:"baseline_bound,omitempty"`
 }
 
 // VerdictLine is the plain sentence about one variant.
@@ -118,22 +133,25 @@ func JudgementFromManifest(m rundir.Manifest) (Judgement, error) {
 type variantFigures struct {
 	key VariantKey
 	// sweep[N][metric] are the per-repetition values of the sweep group.
-	sweep        map[int]map[string][]float64
-	cost         *CostResult
-	sessionsFit  float64
-	hasSweep     bool
-	minFree      float64
-	minFreeScen  string
-	hwm          float64
-	hwmScen      string
-	hasHWM       bool
-	leak         *Metric
-	leakSig      bool
-	counts       map[string]float64
-	countScen    map[string][]string
-	failed       int
-	failedReason string
-	cells        int
+	sweep       map[int]map[string][]float64
+	cost        *CostResult
+	sessionsFit float64
+	hasSweep    bool
+	// sessionsTried is the largest N of a sweep group with a
+	// sessions_open figure (any label: a "limit" sweep counts too).
+	sessionsTried int
+	minFree       float64
+	minFreeScen   string
+	hwm           float64
+	hwmScen       string
+	hasHWM        bool
+	leak          *Metric
+	leakSig       bool
+	counts        map[string]float64
+	countScen     map[string][]string
+	failed        int
+	failedReason  string
+	cells         int
 }
 
 func gatherFigures(s *Summary) (map[VariantKey]*variantFigures, []VariantKey) {
@@ -161,6 +179,7 @@ func gatherFigures(s *Summary) (map[VariantKey]*variantFigures, []VariantKey) {
 			if so, ok := g.Metric(MetricSessionsOpen); ok {
 				v.hasSweep = true
 				v.sessionsFit = max(v.sessionsFit, so.Value)
+				v.sessionsTried = max(v.sessionsTried, g.Key.N)
 			}
 		}
 		if lk, ok := g.Metric(MetricLeakPerCycle); ok && (v.leak == nil || lk.Value > v.leak.Value) {
@@ -335,21 +354,38 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 		}
 	}
 
-	// Sessions that fit.
+	// Sessions that fit: a limit when a swept N above the figure held
+	// fewer, a floor when every N tried held (then the board may fit more).
 	if v.hasSweep {
 		r := row(-1, "sweep", VerdictSessionsFit, UnitCount)
 		r.Value, r.BaselineValue, r.Delta = Float(v.sessionsFit), Float(base.sessionsFit), Float(v.sessionsFit-base.sessionsFit)
+		r.Bound = v.sessionsBound()
+		if base.hasSweep {
+			r.BaselineBound = base.sessionsBound()
+		} else {
+			r.BaselineValue, r.Delta = nan(), nan()
+		}
+		txt := sessionsText(v.sessionsFit, v.sessionsTried)
 		switch {
 		case self:
-			add(sessionsText(v.sessionsFit), false)
-		case v.sessionsFit == base.sessionsFit:
-			add(fmt.Sprintf("%s, as with %s", sessionsText(v.sessionsFit), base.key.Variant), false)
+		case !base.hasSweep:
+			txt += fmt.Sprintf(", no sweep with %s", base.key.Variant)
+		case v.sessionsFit == base.sessionsFit && r.Bound == r.BaselineBound:
+			txt += ", as with " + base.key.Variant
 		default:
-			if v.sessionsFit < base.sessionsFit {
+			// Fewer only when the variant's own limit lies below what the
+			// baseline is shown to fit: a floor below the baseline's figure
+			// says the variant was not tried that far, not that it fits fewer.
+			if r.Bound == BoundLimit && v.sessionsFit < base.sessionsFit {
 				r.Flag, flagged = FlagFewer, true
 			}
-			add(fmt.Sprintf("%s, %g with %s", sessionsText(v.sessionsFit), base.sessionsFit, base.key.Variant), r.Flag != "")
+			if r.BaselineBound == BoundLimit {
+				txt += fmt.Sprintf(", %s fits %g", base.key.Variant, base.sessionsFit)
+			} else {
+				txt += fmt.Sprintf(", %s fits all %g tried", base.key.Variant, base.sessionsFit)
+			}
 		}
+		add(txt, r.Flag != "")
 		rows = append(rows, r)
 	}
 
@@ -446,11 +482,50 @@ func judgeOne(v, base *variantFigures, j Judgement) ([]Verdict, VerdictLine) {
 	return rows, VerdictLine{Board: v.key.Board, Variant: v.key.Variant, Baseline: base.key.Variant, Text: strings.Join(texts, "; "), Parts: parts, Flagged: flagged}
 }
 
-func sessionsText(n float64) string {
-	if n == 1 {
-		return "1 session fits"
+// sessionsBound is BoundLimit when a sweep group above the figure held
+// fewer sessions, else BoundFloor.
+func (v *variantFigures) sessionsBound() string {
+	if float64(v.sessionsTried) > v.sessionsFit {
+		return BoundLimit
 	}
-	return fmt.Sprintf("%g sessions fit", n)
+	return BoundFloor
+}
+
+// sessionsText says how many sessions fit and whether that is a limit
+// (tried > fit: an N above it held fewer) or a floor (every N tried held).
+func sessionsText(fit float64, tried int) string {
+	if float64(tried) <= fit {
+		switch fit {
+		case 0:
+			return "no sessions tried (N=0 only)"
+		case 1:
+			return "the 1 session tried fits (no limit reached)"
+		}
+		return fmt.Sprintf("all %g tried fit (no limit reached)", fit)
+	}
+	s := fmt.Sprintf("%g sessions fit", fit)
+	if fit == 1 {
+		s = "1 session fits"
+	}
+	if fit == math.Trunc(fit) {
+		return s + fmt.Sprintf(" (the %s failed)", ordinal(int(fit)+1))
+	}
+	return s + fmt.Sprintf(" (median over repetitions; N=%d held fewer)", int(math.Ceil(fit)))
+}
+
+// ordinal is 1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st.
+func ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return fmt.Sprint(n) + suffix
 }
 
 func plural(s string, n float64) string {
@@ -603,8 +678,13 @@ type Overview struct {
 	Sweep map[int]*GroupResult
 	// SessionsFit is the most sessions open in a sweep group (median over
 	// repetitions); HasSweep says whether there was a sweep.
-	SessionsFit float64
-	HasSweep    bool
+	// SessionsTried is the largest N of those groups; SessionsLimit is true
+	// when a group above SessionsFit held fewer (the figure is a limit),
+	// false when every N tried held (a floor: at least that many fit).
+	SessionsFit   float64
+	HasSweep      bool
+	SessionsTried int
+	SessionsLimit bool
 	// MinFree is the least internal_free_min of any cell.
 	MinFree     float64
 	MinFreeScen string
@@ -646,6 +726,7 @@ func Overviews(s *Summary) []Overview {
 	for _, k := range order {
 		v := by[k]
 		o := Overview{Key: k, Cost: v.cost, Sweep: groups[k], SessionsFit: v.sessionsFit, HasSweep: v.hasSweep,
+			SessionsTried: v.sessionsTried, SessionsLimit: v.sessionsBound() == BoundLimit,
 			MinFree: v.minFree, MinFreeScen: v.minFreeScen, HasMinFree: !math.IsInf(v.minFree, 1),
 			HWM: v.hwm, HWMScen: v.hwmScen, HasHWM: v.hasHWM, Leak: v.leak, LeakSig: v.leakSig,
 			Counts: v.counts, CountScen: v.countScen, Failed: v.failed, FailedReason: v.failedReason, Cells: v.cells}

@@ -276,7 +276,10 @@ func variantsTable(s *analysis.Summary) tableView {
 		na := cellView{Text: "—", Class: "na"}
 		sessions, minFree, hwm, leak := na, na, na, na
 		if o.HasSweep {
-			sessions = cellView{Text: fmt.Sprintf("%.0f", o.SessionsFit), Title: "most TLS sessions open in a sweep group (median over repetitions)"}
+			sessions = cellView{Text: fmt.Sprintf("%g", o.SessionsFit), Title: fmt.Sprintf("limit: most TLS sessions open in a sweep group (median over repetitions); N=%d held fewer", o.SessionsTried)}
+			if !o.SessionsLimit {
+				sessions = cellView{Text: fmt.Sprintf("≥%g", o.SessionsFit), Title: fmt.Sprintf("no limit reached: every N tried (up to %d) held its sessions; the board may fit more", o.SessionsTried)}
+			}
 		}
 		if o.HasMinFree {
 			minFree = cellView{Text: fmtKiB(o.MinFree) + " (" + o.MinFreeScen + ")", Title: "least internal_free_min of any cell"}

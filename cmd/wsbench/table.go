@@ -103,7 +103,11 @@ func printSummaryTable(w io.Writer, s *analysis.Summary) {
 		}
 		sessions := "-"
 		if o.HasSweep {
-			sessions = fmt.Sprintf("%.0f", o.SessionsFit)
+			sessions = fmt.Sprintf("%g", o.SessionsFit)
+			if !o.SessionsLimit {
+				// Every N tried held: a floor, not a limit.
+				sessions = ">=" + sessions
+			}
 		}
 		minFree := "-"
 		if o.HasMinFree {
@@ -127,7 +131,7 @@ func printSummaryTable(w io.Writer, s *analysis.Summary) {
 			o.Counts[analysis.MetricResets], o.Counts[analysis.MetricWatchdogs], o.Counts[analysis.MetricStackOverflows])
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "(one-time and per-session: fit of free = b0 - one-time*1[n>=1] - per-session*n with 95%% intervals; steady free: median over repetitions, n=0 measured; lowest free, headroom and counts: worst or total over every cell)\n")
+	fmt.Fprintf(w, "(one-time and per-session: fit of free = b0 - one-time*1[n>=1] - per-session*n with 95%% intervals; steady free: median over repetitions, n=0 measured; most sessions: >=N when every N tried held, no limit reached; lowest free, headroom and counts: worst or total over every cell)\n")
 }
 
 func steady(g *analysis.GroupResult) (analysis.Metric, bool) {
