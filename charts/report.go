@@ -534,7 +534,7 @@ dl{font-size:.8rem;display:grid;grid-template-columns:max-content 1fr;gap:2px 12
 <thead><tr>{{range $i, $h := .Variants.Head}}<th{{if lt $i $.Variants.Text}} style="text-align:left"{{end}}>{{$h}}</th>{{end}}</tr></thead>
 <tbody>{{range .Variants.Rows}}<tr>{{range .Cells}}<td{{if .Class}} class="{{.Class}}"{{end}}{{if .Title}} title="{{.Title}}"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</tbody></table></div>
-<p class="caption">One-time (client) and per TLS session: the fit of steady free internal RAM against the sessions open, free = b0 − one-time·1[n≥1] − per-session·n (session 0 is the websocket client, so the one-time term is what the client takes besides its own TLS session), {{.Confidence}} t intervals. Free at N=0: measured, the median of the N=0 cells.</p>
+<p class="caption">One-time (client) and per TLS session: the fit of steady free internal RAM against the sessions open, free = b0 − one-time·1[n≥1] − per-session·n (session 0 is the websocket client, so the one-time term is what the client takes besides its own TLS session), {{.Confidence}} t intervals. Free at N=0: measured, the median of the N=0 cells. Most sessions: the most any sweep held (median over repetitions), a limit when a larger N held fewer; ≥N when every N tried held, so no limit was reached and more may fit.</p>
 </section>{{end}}
 
 <p class="meta">Generated {{.Generated}}. Intervals are {{.Confidence}} confidence intervals. Sizes in KiB (1024 bytes); hover a figure for its exact value, n and repetitions.</p>

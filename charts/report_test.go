@@ -141,3 +141,37 @@ func TestStaticMemoryTableIsRenderedAndEscaped(t *testing.T) {
 		t.Error("variant name reached the page unescaped")
 	}
 }
+
+// The Variants table's most sessions: the figure for a limit (a larger N
+// held fewer), ≥figure for a floor (every N tried held).
+func TestVariantsTableMostSessions(t *testing.T) {
+	group := func(variant string, n int, open float64) analysis.GroupResult {
+		return analysis.GroupResult{Key: analysis.Key{Board: "s3", Variant: variant, Scenario: "sweep", Label: "sweep", N: n},
+			Metrics: []analysis.Metric{{Name: analysis.MetricSessionsOpen, Value: open}}}
+	}
+	for _, tc := range []struct {
+		name   string
+		groups []analysis.GroupResult
+		want   string
+	}{
+		{"limit", []analysis.GroupResult{group("int", 4, 4), group("int", 6, 5), group("int", 8, 5)}, "5"},
+		{"floor", []analysis.GroupResult{group("int", 4, 4), group("int", 8, 8)}, "≥8"},
+		{"fractional limit", []analysis.GroupResult{group("int", 4, 4), group("int", 6, 5.5)}, "5.5"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tv := variantsTable(&analysis.Summary{Groups: tc.groups})
+			col := -1
+			for i, h := range tv.Head {
+				if h == "most sessions" {
+					col = i
+				}
+			}
+			if col < 0 || len(tv.Rows) != 1 {
+				t.Fatalf("table %+v: want a most sessions column and one row", tv)
+			}
+			if got := tv.Rows[0].Cells[col].Text; got != tc.want {
+				t.Errorf("most sessions %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -88,3 +88,34 @@ func tableLines(out string) []string {
 	}
 	return lines
 }
+
+// The terminal table's most sessions: ">=N" when every N tried held (no
+// limit reached), the figure when a larger N held fewer.
+func TestSummaryTableMostSessions(t *testing.T) {
+	nan := analysis.Float(math.NaN())
+	group := func(n int, open float64) analysis.GroupResult {
+		return analysis.GroupResult{Key: analysis.Key{Board: "s3", Variant: "int", Scenario: "sweep", N: n},
+			Metrics: []analysis.Metric{{Name: analysis.MetricSessionsOpen, Value: open, Lo: nan, Hi: nan}}}
+	}
+	for _, tc := range []struct {
+		name   string
+		groups []analysis.GroupResult
+		want   string
+	}{
+		{"limit", []analysis.GroupResult{group(4, 4), group(8, 5)}, "5"},
+		{"floor", []analysis.GroupResult{group(4, 4), group(8, 8)}, ">=8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			printSummaryTable(&b, &analysis.Summary{Groups: tc.groups})
+			lines := tableLines(b.String())
+			if len(lines) != 2 {
+				t.Fatalf("want a header and one row:\n%s", b.String())
+			}
+			// Fields: board, variant, one-time, per-session, n=4, n=8, most sessions.
+			if f := strings.Fields(lines[1]); len(f) < 7 || f[6] != tc.want {
+				t.Errorf("most sessions column: row %q, want %q", lines[1], tc.want)
+			}
+		})
+	}
+}
