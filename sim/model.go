@@ -143,13 +143,15 @@ var bootAllocs = []struct {
 
 // wsStackTLSPeaks is the websocket task's stack use at the peak of a TLS
 // handshake (bytes) with the number of times QEMU showed it: 4096 minus the
-// high-water mark the firmware reported in each of the 60 sweep cells with
-// N >= 1 of the int and alloc-ext variants (one handshake each; internal
-// stack; software AES, SHA and MPI) in the rig's calibration run
-// (docs/qemu.md). A modelled handshake draws one of them with these weights.
-// It agrees with §2 "esp_tls docs: ~3.6 KB task stack per connection".
+// high-water mark the firmware reported in each of the 90 cells of the rig's
+// calibration run that made exactly one websocket handshake on an internal
+// stack (int and alloc-ext sweep cells with N >= 1, int limit and handler
+// cells; software AES, SHA and MPI; docs/qemu.md). A modelled handshake
+// draws one of them with these weights. It agrees with §2 "esp_tls docs:
+// ~3.6 KB task stack per connection". Churn cells, whose high-water mark is
+// the deepest of 20 handshakes, went deeper once (3768 B): sim/README.md.
 var wsStackTLSPeaks = []struct{ use, count int32 }{
-	{3524, 24}, {3528, 15}, {3532, 1}, {3536, 11}, {3592, 2}, {3604, 4}, {3608, 1}, {3612, 1}, {3728, 1},
+	{3524, 39}, {3528, 23}, {3532, 2}, {3536, 14}, {3588, 1}, {3592, 2}, {3604, 4}, {3608, 3}, {3612, 1}, {3728, 1},
 }
 
 // wsStackTLSPeak draws a handshake's stack peak from wsStackTLSPeaks.
