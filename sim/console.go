@@ -84,6 +84,15 @@ func (m *machine) bootSequence() error {
 	if err := m.calibrate(); err != nil {
 		return err
 	}
+	if o.WSTaskStackInExtRAM && m.b.cfg.Behaviour == wire.BehaviourStrict {
+		// PR 1117's stack option links more code and static data
+		// (xTaskCreatePinnedToCoreWithCaps): less heap from boot on
+		// (stackExtStaticCost). Taken after the calibration, which would
+		// otherwise absorb it.
+		if _, ok := h.CapsMalloc(stackExtStaticCost-heap.HeaderSize, heap.CapInternal|heap.Cap8Bit, "idf/static(stack option)"); !ok {
+			return fmt.Errorf("sim: boot %s: no room for the stack option's static data", p.Name)
+		}
+	}
 	if withPSRAM {
 		if err := h.AddRegion(heap.RegionSpec{Name: "SPIRAM", Base: p.SPIRAMBase, Size: p.PSRAMSize, Caps: capsSPIRAM}); err != nil {
 			return fmt.Errorf("sim: boot: %w", err)

@@ -215,3 +215,20 @@ func TestStackPeakDraws(t *testing.T) {
 		t.Errorf("peaks QEMU never showed: %v", got)
 	}
 }
+
+// TestRxPbufs: the server flight is held in as many rx pbufs as it needs.
+func TestRxPbufs(t *testing.T) {
+	for _, tc := range []struct {
+		der, want int
+	}{
+		{0, 3},    // unknown chain: the published one
+		{472, 1},  // wsbench's peer: one ECDSA P-256 leaf
+		{840, 1},  // 840 + 600 = 1440: exactly one MSS
+		{841, 2},  // one byte more
+		{3663, 3}, // about the published chain
+	} {
+		if got := rxPbufs(tc.der); got != tc.want {
+			t.Errorf("rxPbufs(%d) = %d, want %d", tc.der, got, tc.want)
+		}
+	}
+}

@@ -137,8 +137,11 @@ type session struct {
 	lwip   memSet
 	open   bool // counted in machine.open
 	// peerCert is what mbedTLS keeps of the chain the peer sent
-	// (peerCertCost), set when the real connection is made.
+	// (peerCertCost), chainDER its DER bytes and ecdsa whether its leaf's key
+	// is ECDSA P-256; set when the real connection is made.
 	peerCert uint32
+	chainDER int
+	ecdsa    bool
 	wsConn   *websocket.Conn
 	wsHTTP   *http.Client
 	rx       chan []byte   // messages read by the session's reader goroutine
@@ -540,7 +543,7 @@ func (m *machine) dial(ctx context.Context, s *session) (time.Duration, error) {
 		}
 		s.wsConn, s.wsHTTP = c, hc
 		if resp != nil && resp.TLS != nil {
-			s.peerCert = peerCertCost(resp.TLS.PeerCertificates)
+			s.setPeerChain(resp.TLS.PeerCertificates)
 		}
 		// Like the websocket task, read everything the peer sends (this
 		// also answers its pings and lets Ping see pongs).
@@ -593,8 +596,24 @@ func (m *machine) dial(ctx context.Context, s *session) (time.Duration, error) {
 		return time.Since(start), &connectError{classify(err), err}
 	}
 	s.tlsConn = tconn
-	s.peerCert = peerCertCost(tconn.ConnectionState().PeerCertificates)
+	s.setPeerChain(tconn.ConnectionState().PeerCertificates)
 	return time.Since(start), nil
+}
+
+// setPeerChain records what the session's memory model needs of the chain
+// the peer sent.
+func (s *session) setPeerChain(chain []*x509.Certificate) {
+	s.peerCert = peerCertCost(chain)
+	s.chainDER = 0
+	for _, c := range chain {
+		s.chainDER += len(c.Raw)
+	}
+	s.ecdsa = len(chain) > 0 && isECDSAP256(chain[0])
+}
+
+func isECDSAP256(c *x509.Certificate) bool {
+	k, ok := c.PublicKey.(*ecdsa.PublicKey)
+	return ok && k.Curve == elliptic.P256()
 }
 
 // peerCertCost is what mbedTLS keeps of a peer's certificate chain with
@@ -610,7 +629,7 @@ func peerCertCost(chain []*x509.Certificate) uint32 {
 	}
 	var n uint32
 	for _, c := range chain {
-		if k, ok := c.PublicKey.(*ecdsa.PublicKey); ok && k.Curve == elliptic.P256() {
+		if isECDSAP256(c) {
 			n += tlsPeerCertECDSAP256
 		} else {
 			n += tlsPeerCertRSA2048
@@ -666,7 +685,7 @@ func (m *machine) connect(ctx context.Context, s *session) error {
 	step := hsTime / 6
 	adv := func() error { return m.advance(ctx, step) }
 	// Server flight arrives: rx pbufs, handshake params, peer certificate.
-	for k := 0; k < lwipRxPbufs; k++ {
+	for k := 0; k < rxPbufs(s.chainDER); k++ {
 		if !m.alloc(&s.lwip, i, s.lwipLabel("rx_pbuf"), lwipRxPbuf, howInternal) {
 			return errNoMem
 		}
@@ -700,8 +719,12 @@ func (m *machine) connect(ctx context.Context, s *session) error {
 	}
 	m.freeShuffled(&s.lwip, s.lwipLabel("rx_pbuf"))
 	// Key exchange: the peak.
+	kex := uint32(tlsKexTotal)
+	if s.ecdsa {
+		kex = tlsKexECDSAP256
+	}
 	for k := 0; k < tlsKexBlocks; k++ {
-		n := uint32(float64(tlsKexTotal/tlsKexBlocks) * (1 + tlsKexJitter*(2*r.rng.Float64()-1)))
+		n := uint32(float64(kex/tlsKexBlocks) * (1 + tlsKexJitter*(2*r.rng.Float64()-1)))
 		if !m.alloc(&s.tls, i, s.tlsLabel("kex"), n, howTLS) {
 			return errNoMem
 		}
