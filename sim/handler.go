@@ -43,7 +43,7 @@ func (m *machine) handler(ctx context.Context) error {
 	if queued {
 		if !m.alloc(&worker, -1, "app/worker_stack", workerStack, howInternal) ||
 			!m.alloc(&worker, -1, "app/worker_tcb", tcbSize, howInternal) ||
-			!m.alloc(&worker, -1, "app/worker_queue", wsEventQueue-24+workerQueueDepth*workerQueueItem, howInternal) {
+			!m.alloc(&worker, -1, "app/worker_queue", queueStruct+workerQueueDepth*workerQueueItem, howInternal) {
 			r.failed = fmt.Errorf("handler: cannot create the worker task: %w", errNoMem)
 			return nil
 		}

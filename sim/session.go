@@ -239,6 +239,48 @@ func splitURL(raw, scheme string) (host, path string, err error) {
 	return u.Host, path, nil
 }
 
+// urlParts is what esp_websocket_client and esp_http_client keep of a URL
+// (http_parser fields): host without port, port, path and query.
+type urlParts struct{ host, port, path, query string }
+
+func parseURLParts(raw string) urlParts {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return urlParts{}
+	}
+	return urlParts{host: u.Hostname(), port: u.Port(), path: u.EscapedPath(), query: u.RawQuery}
+}
+
+// allocStep is one allocation of a modelled init function.
+type allocStep struct {
+	label string
+	n     uint32
+	how   allocHow
+}
+
+// allocSteps makes steps in order; it stops at the first that fails.
+func (m *machine) allocSteps(set *memSet, s *session, steps []allocStep) error {
+	for _, st := range steps {
+		if !m.alloc(set, s.idx, s.label(st.label), st.n, st.how) {
+			return errNoMem
+		}
+	}
+	return nil
+}
+
+// str is the heap a C string of s takes (strdup, asprintf).
+func str(s string) uint32 { return uint32(len(s) + 1) }
+
+// transportSteps are esp_transport_tcp_init or esp_transport_ssl_init
+// (item, foundation, error storage, transport_esp_tls_t) and
+// esp_transport_list_add's copy of scheme.
+func transportSteps(label, scheme string) []allocStep {
+	return []allocStep{
+		{label, transportItem, howMalloc}, {label, transportFound, howMalloc}, {label, transportErrors, howMalloc},
+		{label, transportTLS, howMalloc}, {label, str(scheme), howMalloc},
+	}
+}
+
 // errPlacement is a strict-behaviour placement failure: the run fails.
 type errPlacement struct{ msg string }
 
@@ -350,68 +392,55 @@ func (m *machine) wsInit(s *session) error {
 	if err := place("client", wsClientStruct); err != nil {
 		return err
 	}
-	host, path, _ := splitURL(s.url, "wss")
-	steps := []struct {
-		label string
-		n     uint32
-		how   allocHow
-	}{
+	u := parseURLParts(s.url)
+	path := u.path
+	if u.query != "" {
+		path += "?" + u.query
+	}
+	// esp_event_loop_create (no task) and the client lock.
+	if err := m.allocSteps(c, s, []allocStep{
 		{"event_loop", wsEventLoopStruct, howMalloc},
 		{"event_loop", wsEventQueue, howInternal},
 		{"event_loop", wsEventLoopMutex, howInternal},
 		{"lock", wsLockMutex, howInternal},
-	}
-	for _, st := range steps {
-		if !m.alloc(c, s.idx, s.label(st.label), st.n, st.how) {
-			return errNoMem
-		}
+	}); err != nil {
+		return err
 	}
 	if err := place("config", wsConfigStorage); err != nil {
 		return err
 	}
-	steps = []struct {
-		label string
-		n     uint32
-		how   allocHow
-	}{
-		{"transport_list", wsTransportList, howMalloc},
-		{"transport_ssl", wsTransportItem, howMalloc},
-		{"transport_ssl", wsSSLTransport, howMalloc},
-		{"transport_ssl", wsFoundation, howMalloc},
-		{"transport_ws", wsTransportItem, howMalloc},
-		{"transport_ws", wsWSTransport, howMalloc},
-		{"transport_ws", wsFoundation, howMalloc},
-		{"ws_buf", wsTransportBuf, howMalloc},
-		{"strings", uint32(len(host) + 1), howMalloc},
-		{"strings", uint32(len(path) + 1), howMalloc},
-		{"strings", uint32(len("wss") + 1), howMalloc},
-		{"strings", uint32(len(wsUserAgent) + 1), howMalloc},
-		{"strings", uint32(len(s.url) + 1), howMalloc},
+	// esp_websocket_client_set_uri (scheme, host, path) and set_config (uri
+	// copy; the firmware sets no user agent, headers or subprotocol), the
+	// buffers, the status bits, then the firmware's
+	// esp_websocket_register_events.
+	steps := []allocStep{
+		{"strings", str("wss"), howMalloc},
+		{"strings", str(u.host), howMalloc},
+		{"strings", str(path), howMalloc},
+		{"strings", str(s.url), howMalloc},
 	}
 	if !o.WSDynamicBuffer {
-		steps = append(steps,
-			struct {
-				label string
-				n     uint32
-				how   allocHow
-			}{"rx_buf", o.WSBufferSize, howMalloc},
-			struct {
-				label string
-				n     uint32
-				how   allocHow
-			}{"tx_buf", o.WSBufferSize, howMalloc})
+		steps = append(steps, allocStep{"rx_buf", o.WSBufferSize, howMalloc}, allocStep{"tx_buf", o.WSBufferSize, howMalloc})
 	}
-	steps = append(steps, struct {
-		label string
-		n     uint32
-		how   allocHow
-	}{"event_group", wsEventGroup, howInternal})
-	for _, st := range steps {
-		if !m.alloc(c, s.idx, s.label(st.label), st.n, st.how) {
-			return errNoMem
-		}
-	}
-	return nil
+	steps = append(steps,
+		allocStep{"event_group", wsEventGroup, howInternal},
+		allocStep{"handler", evLoopNode, howMalloc}, allocStep{"handler", evBaseNode, howMalloc},
+		allocStep{"handler", evHandlerNode, howMalloc}, allocStep{"handler", evHandlerCtx, howMalloc},
+	)
+	// esp_websocket_client_create_transport (at start; one-time all the
+	// same): the list, the ssl transport, the ws transport on it (its path
+	// copy, "/" replaced by the client's path) and its buffer.
+	steps = append(steps, allocStep{"transport_list", transportList, howMalloc})
+	steps = append(steps, transportSteps("transport_ssl", "_ssl")...)
+	steps = append(steps,
+		allocStep{"transport_ws", transportItem, howMalloc},
+		allocStep{"transport_ws", transportWSState, howMalloc},
+		allocStep{"transport_ws", str(path), howMalloc},
+		allocStep{"ws_buf", wsTransportBuf, howMalloc},
+		allocStep{"transport_ws", str("wss"), howMalloc},
+	)
+	steps = append(steps, allocStep{"unattributed", wsUnattributed, howInternal})
+	return m.allocSteps(c, s, steps)
 }
 
 // wsStart models esp_websocket_client_start: the websocket task (facts §1
@@ -467,25 +496,38 @@ func (m *machine) wsStart(s *session) error {
 	return nil
 }
 
-// httpInit models esp_http_client_init for a keep-alive HTTPS client
-// (estimates, see model.go).
+// httpInit models esp_http_client_init as the firmware calls it (url,
+// cert_pem, keep-alive; sizes in model.go).
 func (m *machine) httpInit(s *session) error {
-	host, path, _ := splitURL(s.url, "https")
-	c := &s.client
-	for _, st := range []struct {
-		label string
-		n     uint32
-	}{
-		{"client", httpClientStruct}, {"request", httpRequest}, {"request", httpRequest}, {"headers", httpHeaders},
-		{"rx_buf", httpBuffer}, {"tx_buf", httpBuffer},
-		{"transport", wsTransportItem}, {"transport", wsTransportItem}, {"transport", wsSSLTransport}, {"transport", wsFoundation},
-		{"strings", uint32(len(host) + 1)}, {"strings", uint32(len(path) + 1)},
-	} {
-		if !m.alloc(c, s.idx, s.label(st.label), st.n, howMalloc) {
-			return errNoMem
-		}
+	u := parseURLParts(s.url)
+	hostHeader := u.host
+	if u.port != "" {
+		hostHeader += ":" + u.port
 	}
-	return nil
+	steps := []allocStep{
+		{"client", httpClientStruct, howMalloc}, {"client", httpParser, howMalloc}, {"client", httpParserSettings, howMalloc},
+		{"client", httpAuthData, howMalloc},
+		{"request", httpData, howMalloc}, {"request", httpHeaderList, howMalloc}, {"request", httpBufferStruct, howMalloc},
+		{"response", httpData, howMalloc}, {"response", httpHeaderList, howMalloc}, {"response", httpBufferStruct, howMalloc},
+		{"transport_list", transportList, howMalloc},
+	}
+	steps = append(steps, transportSteps("transport_tcp", "http")...)
+	steps = append(steps, transportSteps("transport_ssl", "https")...)
+	// connection_info strings (esp_http_client_set_url), the buffers, the
+	// User-Agent and Host headers.
+	steps = append(steps,
+		allocStep{"strings", str(u.host), howMalloc}, allocStep{"strings", str("https"), howMalloc},
+		allocStep{"strings", str(u.path), howMalloc},
+	)
+	if u.query != "" {
+		steps = append(steps, allocStep{"strings", str(u.query), howMalloc})
+	}
+	steps = append(steps,
+		allocStep{"tx_buf", httpBuffer, howMalloc}, allocStep{"rx_buf", httpBuffer, howMalloc},
+		allocStep{"headers", httpHeaderItem, howMalloc}, allocStep{"headers", str("User-Agent"), howMalloc}, allocStep{"headers", str(httpUserAgent), howMalloc},
+		allocStep{"headers", httpHeaderItem, howMalloc}, allocStep{"headers", str("Host"), howMalloc}, allocStep{"headers", str(hostHeader), howMalloc},
+	)
+	return m.allocSteps(&s.client, s, steps)
 }
 
 // connectError carries an esp_err_t for EventSessionFailed.
@@ -648,7 +690,7 @@ func (m *machine) connect(ctx context.Context, s *session) error {
 	for _, st := range []struct {
 		l string
 		n uint32
-	}{{"pcb", lwipPCB}, {"netconn", lwipNetconn}, {"recvmbox", lwipMbox}} {
+	}{{"pcb", lwipPCB}, {"netconn", lwipNetconn}, {"recvmbox", lwipMboxHead}, {"recvmbox", lwipMboxQueue}} {
 		if !m.alloc(&s.lwip, i, s.lwipLabel(st.l), st.n, howInternal) {
 			return errNoMem
 		}
