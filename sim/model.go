@@ -206,7 +206,7 @@ var bootAllocs = []struct {
 	{"wifi/static_rx_buf", 1600, 10},
 	{"wifi/mgmt", 1200, 6},
 	{"lwip/netif", 2048, 2},
-	{"idf/tcbs", 344, 9},
+	{"idf/tcbs", tcbSize, 9},
 }
 
 // wsStackTLSPeaks is the websocket task's stack use at the peak of a TLS
