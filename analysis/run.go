@@ -73,6 +73,8 @@ func AnalyzeRun(ctx context.Context, runDir string) (*Summary, error) {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%d of %d groups have fewer than 6 repetitions: their medians have no 95%% interval (benchmath needs >= 6) and Compare cannot find them significantly different", few, len(s.Groups)))
 	}
 	s.Costs = FitCosts(s.Cells)
+	_, pooled := sweepByN(s)
+	s.Warnings = append(s.Warnings, pooled...)
 	kinds, kindWarnings := boardKinds(s.Cells)
 	s.BoardKinds = kinds
 	s.Warnings = append(s.Warnings, kindWarnings...)

@@ -167,16 +167,19 @@ func gatherFigures(s *Summary) (map[VariantKey]*variantFigures, []VariantKey) {
 		}
 		return v
 	}
+	sweeps, _ := sweepByN(s)
 	for i := range s.Groups {
 		g := &s.Groups[i]
 		v := get(g.Key.VariantKey())
 		if g.Key.Scenario == "sweep" {
+			// The per-N figures of every sweep label at this N, pooled.
+			pg := sweeps[g.Key.VariantKey()][g.Key.N]
 			m := map[string][]float64{}
-			for _, mt := range g.Metrics {
+			for _, mt := range pg.Metrics {
 				m[mt.Name] = mt.Values
 			}
 			v.sweep[g.Key.N] = m
-			if so, ok := g.Metric(MetricSessionsOpen); ok {
+			if so, ok := pg.Metric(MetricSessionsOpen); ok {
 				v.hasSweep = true
 				v.sessionsFit = max(v.sessionsFit, so.Value)
 				v.sessionsTried = max(v.sessionsTried, g.Key.N)
@@ -674,7 +677,8 @@ func WriteVerdicts(w io.Writer, s *Summary) error {
 type Overview struct {
 	Key  VariantKey
 	Cost *CostResult
-	// Sweep holds the sweep groups by N.
+	// Sweep holds the sweep groups by N; sweep scenarios (labels) asking
+	// for the same N are pooled into one group, as in the cost fit.
 	Sweep map[int]*GroupResult
 	// SessionsFit is the most sessions open in a sweep group (median over
 	// repetitions); HasSweep says whether there was a sweep.
@@ -710,18 +714,7 @@ type Overview struct {
 // Overviews returns one Overview per variant and board, in order.
 func Overviews(s *Summary) []Overview {
 	by, order := gatherFigures(s)
-	groups := map[VariantKey]map[int]*GroupResult{}
-	for i := range s.Groups {
-		g := &s.Groups[i]
-		if g.Key.Scenario != "sweep" {
-			continue
-		}
-		vk := g.Key.VariantKey()
-		if groups[vk] == nil {
-			groups[vk] = map[int]*GroupResult{}
-		}
-		groups[vk][g.Key.N] = g
-	}
+	groups, _ := sweepByN(s)
 	var out []Overview
 	for _, k := range order {
 		v := by[k]
