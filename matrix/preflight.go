@@ -18,7 +18,8 @@ var placeholder = regexp.MustCompile(`^@[A-Za-z0-9_]+@$`)
 
 // CheckHardware checks, before a run starts anything, what every real
 // board needs: a port that is not an example's placeholder, and idf.py to
-// build and flash its firmware (unless flash: false). Every board that is
+// build its firmware (unless flash: false), for a chip on a port as for
+// QEMU. Every board that is
 // built (port or qemu, unless flash: false) needs each variant it runs to
 // be <project>/variants/<name>.defaults in the firmware project (""
 // is "firmware", as for idf.Build). A missing tool or variant is one
@@ -26,21 +27,24 @@ var placeholder = regexp.MustCompile(`^@[A-Za-z0-9_]+@$`)
 // is in the one joined error.
 func CheckHardware(f *File, tool idf.Tool, project string) error {
 	var errs []error
-	build := false
+	var built []string // "real boards", "qemu boards"
 	for _, b := range f.Boards {
-		if b.Port == "" {
-			continue
-		}
-		if placeholder.MatchString(b.Port) {
+		if b.Port != "" && placeholder.MatchString(b.Port) {
 			errs = append(errs, fmt.Errorf("board %q: port %q is a placeholder: set it to the board's serial port (e.g. /dev/ttyACM0, auto, rfc2217://lab-host:4001)", b.Name, b.Port))
 		}
-		if b.Flash == nil || *b.Flash {
-			build = true
+		if b.Flash != nil && !*b.Flash {
+			continue
+		}
+		switch {
+		case b.Port != "" && !slices.Contains(built, "real boards are built and flashed"):
+			built = append(built, "real boards are built and flashed")
+		case b.QEMU != "" && !slices.Contains(built, "qemu boards' images are built"):
+			built = append(built, "qemu boards' images are built")
 		}
 	}
-	if build {
+	if len(built) > 0 {
 		if _, err := tool.Locate(); err != nil {
-			errs = append(errs, fmt.Errorf("real boards are built and flashed with idf.py: %w", err))
+			errs = append(errs, fmt.Errorf("%s with idf.py: %w", strings.Join(built, " and "), err))
 		}
 	}
 	errs = append(errs, checkVariantFiles(f, project)...)
