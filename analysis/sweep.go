@@ -57,8 +57,7 @@ func sweepByN(s *Summary) (map[VariantKey]map[int]*GroupResult, []string) {
 			counts = append(counts, fmt.Sprint(len(g.Cells)))
 			for _, id := range g.Cells {
 				if i, ok := cellIdx[id]; ok {
-					c := s.Cells[i]
-					cells = append(cells, c)
+					cells = append(cells, s.Cells[i])
 				}
 			}
 		}

@@ -132,7 +132,9 @@ func JudgementFromManifest(m rundir.Manifest) (Judgement, error) {
 // variantFigures gathers one variant's figures for judging.
 type variantFigures struct {
 	key VariantKey
-	// sweep[N][metric] are the per-repetition values of the sweep group.
+	// sweepGroups are the sweep groups by N (labels pooled, sweepByN);
+	// sweep[N][metric] are their per-repetition values.
+	sweepGroups map[int]*GroupResult
 	sweep       map[int]map[string][]float64
 	cost        *CostResult
 	sessionsFit float64
@@ -173,7 +175,8 @@ func gatherFigures(s *Summary) (map[VariantKey]*variantFigures, []VariantKey) {
 		v := get(g.Key.VariantKey())
 		if g.Key.Scenario == "sweep" {
 			// The per-N figures of every sweep label at this N, pooled.
-			pg := sweeps[g.Key.VariantKey()][g.Key.N]
+			v.sweepGroups = sweeps[g.Key.VariantKey()]
+			pg := v.sweepGroups[g.Key.N]
 			m := map[string][]float64{}
 			for _, mt := range pg.Metrics {
 				m[mt.Name] = mt.Values
@@ -714,11 +717,10 @@ type Overview struct {
 // Overviews returns one Overview per variant and board, in order.
 func Overviews(s *Summary) []Overview {
 	by, order := gatherFigures(s)
-	groups, _ := sweepByN(s)
 	var out []Overview
 	for _, k := range order {
 		v := by[k]
-		o := Overview{Key: k, Cost: v.cost, Sweep: groups[k], SessionsFit: v.sessionsFit, HasSweep: v.hasSweep,
+		o := Overview{Key: k, Cost: v.cost, Sweep: v.sweepGroups, SessionsFit: v.sessionsFit, HasSweep: v.hasSweep,
 			SessionsTried: v.sessionsTried, SessionsLimit: v.sessionsBound() == BoundLimit,
 			MinFree: v.minFree, MinFreeScen: v.minFreeScen, HasMinFree: !math.IsInf(v.minFree, 1),
 			HWM: v.hwm, HWMScen: v.hwmScen, HasHWM: v.hasHWM, Leak: v.leak, LeakSig: v.leakSig,

@@ -19,28 +19,29 @@ var placeholder = regexp.MustCompile(`^@[A-Za-z0-9_]+@$`)
 // CheckHardware checks, before a run starts anything, what every real
 // board needs: a port that is not an example's placeholder, and idf.py to
 // build its firmware (unless flash: false), for a chip on a port as for
-// QEMU. Every board that is
-// built (port or qemu, unless flash: false) needs each variant it runs to
-// be <project>/variants/<name>.defaults in the firmware project (""
-// is "firmware", as for idf.Build). A missing tool or variant is one
+// QEMU. Every board that is built (port or qemu, unless flash: false)
+// needs each variant it runs to be <project>/variants/<name>.defaults in
+// the firmware project ("" is "firmware", as for idf.Build). A missing tool or variant is one
 // error now rather than one failed cell per cell later; every problem
 // is in the one joined error.
 func CheckHardware(f *File, tool idf.Tool, project string) error {
 	var errs []error
-	var built []string // "real boards", "qemu boards"
+	chips, emulated := false, false
 	for _, b := range f.Boards {
 		if b.Port != "" && placeholder.MatchString(b.Port) {
 			errs = append(errs, fmt.Errorf("board %q: port %q is a placeholder: set it to the board's serial port (e.g. /dev/ttyACM0, auto, rfc2217://lab-host:4001)", b.Name, b.Port))
 		}
-		if b.Flash != nil && !*b.Flash {
-			continue
+		if b.built() {
+			chips = chips || b.Port != ""
+			emulated = emulated || b.QEMU != ""
 		}
-		switch {
-		case b.Port != "" && !slices.Contains(built, "real boards are built and flashed"):
-			built = append(built, "real boards are built and flashed")
-		case b.QEMU != "" && !slices.Contains(built, "qemu boards' images are built"):
-			built = append(built, "qemu boards' images are built")
-		}
+	}
+	var built []string
+	if chips {
+		built = append(built, "real boards are built and flashed")
+	}
+	if emulated {
+		built = append(built, "qemu boards' images are built")
 	}
 	if len(built) > 0 {
 		if _, err := tool.Locate(); err != nil {
@@ -57,7 +58,7 @@ func CheckHardware(f *File, tool idf.Tool, project string) error {
 func checkVariantFiles(f *File, project string) []error {
 	var built []string
 	for _, b := range f.Boards {
-		if (b.Port != "" || b.QEMU != "") && (b.Flash == nil || *b.Flash) {
+		if b.built() {
 			built = append(built, b.Name)
 		}
 	}
@@ -137,4 +138,10 @@ func listNames(names []string) string {
 		}
 	}
 	return strings.Join(out, ", ")
+}
+
+// built reports whether wsbench builds b's firmware with idf.py: a chip on
+// a port or a QEMU board, unless flash: false.
+func (b Board) built() bool {
+	return (b.Port != "" || b.QEMU != "") && (b.Flash == nil || *b.Flash)
 }
